@@ -1,0 +1,166 @@
+//! Taking a lock: one local task per key contends at the store; it compare-and-sets on the
+//! revision it knows, and otherwise waits on the key's change feed (never polling) until the
+//! lock is freed or its holder's lease runs out on this process's clock.
+
+use crate::backend::{Cas, Held, HoldRequest, LockId};
+use crate::client::ClientInner;
+use crate::error::{Error, ErrorKind, Result};
+use crate::guard::{GuardShared, GuardStatus, HeldState, LockGuard};
+use crate::key::Key;
+use crate::lease_keeper::{self, KeepPlan};
+use crate::options::Resolved;
+use crate::waiters::{timeout_error, Observer, Woke};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{watch, OwnedSemaphorePermit};
+
+pub(crate) async fn acquire(
+    client: &Arc<ClientInner>,
+    key: Key,
+    opts: Resolved,
+) -> Result<LockGuard> {
+    client.check_open(&key)?;
+    let started = Instant::now();
+    let permit = local_turn(client, &key, &opts).await?;
+    let hold = HoldRequest {
+        lock_id: LockId::random(),
+        lease: opts.lease,
+        label: opts.label.clone(),
+    };
+    let seen = match client.keys.cached(&key) {
+        Some(s) => s,
+        None => client.backend.load(&key).await?,
+    };
+    let mut obs = Observer::new(client.keys.clone(), key.clone(), seen);
+    loop {
+        if obs.takeable() {
+            let sent = Instant::now();
+            match client.backend.acquire(&key, &obs.seen, &hold).await? {
+                Cas::Done(acq) => {
+                    return Ok(guard(client, key, &hold, &obs, acq, sent, permit, &opts));
+                }
+                Cas::Conflict => {
+                    client.keys.forget(&key);
+                    obs.reload().await?;
+                    continue;
+                }
+            }
+        }
+        if !opts.wait {
+            return Err(held_error(&key, &obs));
+        }
+        if opts.deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(timeout_error(&key, "acquiring", Some(started.elapsed())));
+        }
+        match obs.wait_change(opts.deadline).await? {
+            Woke::Recheck => {
+                // The lease ran out on our clock: re-read so the takeover targets the latest
+                // revision (a missed renewal would otherwise cost a failed compare-and-set).
+                if obs.takeable() && obs.seen.holder.is_some() {
+                    obs.reload().await?;
+                    if !obs.takeable() {
+                        continue;
+                    }
+                }
+            }
+            Woke::Deadline => {
+                return Err(timeout_error(&key, "acquiring", Some(started.elapsed())))
+            }
+        }
+    }
+}
+
+/// Waits (or, for try-acquire, checks) for this client's turn at `key`.
+async fn local_turn(
+    client: &Arc<ClientInner>,
+    key: &Key,
+    opts: &Resolved,
+) -> Result<OwnedSemaphorePermit> {
+    let gate = client.keys.gate(key);
+    if !opts.wait {
+        return gate.try_acquire_owned().map_err(|_| {
+            Error::new(
+                ErrorKind::Held,
+                format!(
+                    "key {:?} is held by another task of this process; try again after it \
+                     releases, or use acquire() with a timeout",
+                    key.as_str()
+                ),
+            )
+            .with_key(key.as_str())
+        });
+    }
+    let turn = gate.acquire_owned();
+    let permit = match opts.deadline {
+        Some(d) => tokio::time::timeout_at(d.into(), turn)
+            .await
+            .map_err(|_| timeout_error(key, "acquiring", None))?,
+        None => turn.await,
+    };
+    // The gate is never closed.
+    permit.map_err(|_| Error::closed(Some(key.as_str())))
+}
+
+fn held_error(key: &Key, obs: &Observer) -> Error {
+    let who = obs
+        .seen
+        .holder
+        .as_ref()
+        .map(|h| format!(" by {} (token {})", h.label, h.token))
+        .unwrap_or_default();
+    Error::new(
+        ErrorKind::Held,
+        format!(
+            "key {:?} is held{who}; use acquire() with a timeout to wait for it",
+            key.as_str()
+        ),
+    )
+    .with_key(key.as_str())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn guard(
+    client: &Arc<ClientInner>,
+    key: Key,
+    hold: &HoldRequest,
+    obs: &Observer,
+    acq: crate::backend::Acquired,
+    sent: Instant,
+    permit: OwnedSemaphorePermit,
+    opts: &Resolved,
+) -> LockGuard {
+    let state = obs.seen.state.clone();
+    let (status, _) = watch::channel(GuardStatus::Held);
+    let shared = Arc::new(GuardShared {
+        id: client.next_guard_id(),
+        key,
+        client: client.clone(),
+        state: Mutex::new(HeldState {
+            held: Held {
+                revision: acq.revision,
+                token: acq.token,
+                lock_id: hold.lock_id,
+                lease: hold.lease,
+                label: hold.label.clone(),
+                state: state.clone(),
+            },
+            written_at: sent,
+            permit: Some(permit),
+        }),
+        writing: tokio::sync::Mutex::new(()),
+        status,
+    });
+    client.track_guard(&shared);
+    let d = &client.defaults;
+    let plan = KeepPlan {
+        renew_every: opts.renew.then(|| hold.lease.mul_f64(d.renew_fraction)),
+        renew_until: d.max_hold.and_then(|m| sent.checked_add(m)),
+    };
+    crate::runtime::spawn(lease_keeper::keep(Arc::downgrade(&shared), plan));
+    LockGuard {
+        shared,
+        lock_id: hold.lock_id,
+        lease: hold.lease,
+        initial_state: state,
+    }
+}

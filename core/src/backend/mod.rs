@@ -1,0 +1,162 @@
+//! The narrow interface every store implements. Everything above it (waiting, lease keeping,
+//! guards, errors) is backend-independent, so a new backend is one more file here.
+
+pub mod nats;
+
+use crate::error::Result;
+use crate::key::Key;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use std::time::Duration;
+
+/// A unique id of one acquisition, chosen by the acquirer (random 128 bits).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LockId(pub [u8; 16]);
+
+impl LockId {
+    pub(crate) fn random() -> LockId {
+        LockId(rand::random())
+    }
+}
+
+impl std::fmt::Display for LockId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for LockId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+/// Who holds a lock, as recorded in the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    /// The acquisition's unique id.
+    pub lock_id: LockId,
+    /// The acquisition's fencing token.
+    pub token: u64,
+    /// The lease the holder asked for; it renews within it or loses the lock.
+    pub lease: Duration,
+    /// A free-form label naming the holder process (for operators).
+    pub label: String,
+}
+
+/// What a backend read (or wrote) for one key at one revision.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The revision to compare-and-set against; 0 when the key never existed.
+    pub revision: u64,
+    /// The current holder, `None` when the lock is free.
+    pub holder: Option<Holder>,
+    /// The state stored with the key.
+    pub state: Option<Bytes>,
+    /// Time the store says remains on the holder's lease, when the store expires leases itself.
+    pub store_ttl: Option<Duration>,
+}
+
+impl Snapshot {
+    /// A key that holds nothing at `revision` (never written, deleted, purged or expired).
+    pub fn empty(revision: u64) -> Snapshot {
+        Snapshot {
+            revision,
+            holder: None,
+            state: None,
+            store_ttl: None,
+        }
+    }
+}
+
+/// What the acquirer asks the store to record.
+#[derive(Clone, Debug)]
+pub struct HoldRequest {
+    /// The new acquisition's id.
+    pub lock_id: LockId,
+    /// The lease to record.
+    pub lease: Duration,
+    /// Label naming the holder process.
+    pub label: String,
+}
+
+/// A lock as its holder knows it: enough to write again with compare-and-set.
+#[derive(Clone, Debug)]
+pub struct Held {
+    /// The revision of the holder's last successful write.
+    pub revision: u64,
+    /// The acquisition's fencing token.
+    pub token: u64,
+    /// The acquisition's id.
+    pub lock_id: LockId,
+    /// The lease recorded for the acquisition.
+    pub lease: Duration,
+    /// Label naming the holder process.
+    pub label: String,
+    /// The state as last written (or read at acquisition).
+    pub state: Option<Bytes>,
+}
+
+/// The outcome of a compare-and-set: applied, or the store moved on since the expected revision.
+#[derive(Debug)]
+pub enum Cas<T> {
+    /// The write was applied.
+    Done(T),
+    /// The store's revision differs from the expected one: someone else wrote.
+    Conflict,
+}
+
+/// A successful acquisition.
+#[derive(Debug, Clone, Copy)]
+pub struct Acquired {
+    /// Revision of the acquiring write.
+    pub revision: u64,
+    /// The fencing token, strictly increasing per key.
+    pub token: u64,
+}
+
+/// The operations a store provides. Every write is a compare-and-set, so a holder that lost the
+/// lock can never overwrite a newer holder's data.
+#[async_trait]
+pub trait Backend: Send + Sync + 'static {
+    /// A short description of the servers, for error messages (e.g. `nats://127.0.0.1:4222`).
+    fn server(&self) -> &str;
+
+    /// Largest state in bytes the store accepts with this backend's overhead.
+    fn max_state_len(&self) -> usize;
+
+    /// Reads the current snapshot of `key`.
+    async fn load(&self, key: &Key) -> Result<Snapshot>;
+
+    /// Takes the lock if `seen` is still the key's current revision, carrying `seen.state` over.
+    /// `seen` may be free, or held by a holder the caller has seen unchanged for a full lease.
+    async fn acquire(
+        &self,
+        key: &Key,
+        seen: &Snapshot,
+        hold: &HoldRequest,
+    ) -> Result<Cas<Acquired>>;
+
+    /// Rewrites the holder's entry to restart its lease, returning the new revision.
+    async fn refresh(&self, key: &Key, held: &Held) -> Result<Cas<u64>>;
+
+    /// Writes `state` while keeping the lock, returning the new revision.
+    async fn put(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<u64>>;
+
+    /// Frees the lock and stores `state`, returning the snapshot written.
+    async fn release(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<Snapshot>>;
+
+    /// Removes the key's lock and state unconditionally.
+    async fn delete(&self, key: &Key) -> Result<()>;
+
+    /// A change feed for `key`: its current snapshot first, then every change. Feeds are hints:
+    /// they may miss changes, so callers re-read and keep a fallback timer.
+    async fn watch(&self, key: &Key) -> Result<BoxStream<'static, Result<Snapshot>>>;
+
+    /// Stops background work and closes the connection.
+    async fn close(&self);
+}

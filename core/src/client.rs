@@ -1,0 +1,567 @@
+//! The client: a connection to a backend plus a namespace and defaults, and every operation.
+
+use crate::acquire;
+use crate::backend::nats::{BucketOptions, NatsBackend, NatsOptions, Storage};
+use crate::backend::{Backend, Holder};
+use crate::error::{BoxError, Error, ErrorKind, Result};
+use crate::guard::{GuardShared, LockGuard};
+use crate::key::{IntoKey, Key};
+use crate::options::{Defaults, LockOptions, Resolved, DEFAULT_LEASE};
+use crate::waiters::{timeout_error, KeyRegistry, Observer, Woke};
+use bytes::Bytes;
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+
+/// What `get` reports about a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyInfo {
+    /// The stored state.
+    pub state: Option<Bytes>,
+    /// The holder recorded in the store, if any. A holder whose process died is still shown
+    /// until someone observes its lease run out and takes over.
+    pub holder: Option<Holder>,
+    /// The store's revision of the key (0 when it never existed).
+    pub revision: u64,
+}
+
+pub(crate) struct ClientInner {
+    pub backend: Arc<dyn Backend>,
+    pub defaults: Defaults,
+    pub keys: Arc<KeyRegistry>,
+    guards: Mutex<HashMap<u64, Weak<GuardShared>>>,
+    next_guard: AtomicU64,
+    closed: AtomicBool,
+    close_signal: watch::Sender<bool>,
+}
+
+impl ClientInner {
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub fn check_open(&self, key: &Key) -> Result<()> {
+        if self.is_closed() {
+            Err(Error::closed(Some(key.as_str())))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn next_guard_id(&self) -> u64 {
+        self.next_guard.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn track_guard(&self, g: &Arc<GuardShared>) {
+        self.guards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(g.id, Arc::downgrade(g));
+    }
+
+    pub fn forget_guard(&self, id: u64) {
+        self.guards
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&id);
+    }
+
+    fn held_count(&self) -> usize {
+        self.guards.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+/// A fencelock client. Cheap to clone: clones share the connection, the lease keepers and
+/// the change feeds.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<ClientInner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("server", &self.inner.backend.server())
+            .field("closed", &self.inner.is_closed())
+            .finish()
+    }
+}
+
+/// Builds a [`Client`]; start with [`Client::nats`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    nats: NatsOptions,
+    bucket: BucketOptions,
+    defaults: Defaults,
+}
+
+impl Client {
+    /// Starts building a client of the NATS JetStream KV backend. `servers` is one URL or
+    /// several separated by commas, e.g. `nats://127.0.0.1:4222`.
+    pub fn nats(servers: &str) -> ClientBuilder {
+        ClientBuilder {
+            nats: NatsOptions {
+                servers: servers
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect(),
+                ..NatsOptions::default()
+            },
+            bucket: BucketOptions {
+                namespace: "fencelock".into(),
+                ..BucketOptions::default()
+            },
+            defaults: Defaults {
+                lease: DEFAULT_LEASE,
+                renew: true,
+                renew_fraction: 1.0 / 3.0,
+                max_hold: None,
+                label: default_label(),
+            },
+        }
+    }
+
+    /// Wraps an already connected backend (for backends built outside the builder).
+    fn from_backend(backend: Arc<dyn Backend>, defaults: Defaults) -> Client {
+        let (close_signal, closed) = watch::channel(false);
+        let keys = KeyRegistry::new(backend.clone(), closed);
+        Client {
+            inner: Arc::new(ClientInner {
+                backend,
+                defaults,
+                keys,
+                guards: Mutex::new(HashMap::new()),
+                next_guard: AtomicU64::new(1),
+                closed: AtomicBool::new(false),
+                close_signal,
+            }),
+        }
+    }
+
+    fn resolve(&self, key: &Key, opts: &LockOptions, wait: bool) -> Result<Resolved> {
+        Resolved::new(key.as_str(), &self.inner.defaults, opts, wait)
+    }
+
+    /// The servers this client talks to.
+    pub fn server(&self) -> &str {
+        self.inner.backend.server()
+    }
+
+    /// The client's default lease.
+    pub fn default_lease(&self) -> Duration {
+        self.inner.defaults.lease
+    }
+
+    /// Largest state accepted, in bytes.
+    pub fn max_state_len(&self) -> usize {
+        self.inner.backend.max_state_len()
+    }
+
+    /// Number of locks this client currently holds.
+    pub fn held_count(&self) -> usize {
+        self.inner.held_count()
+    }
+
+    /// Acquires `key`, waiting up to `timeout` (`None`: forever). Fails with `Timeout`.
+    pub async fn acquire(&self, key: impl IntoKey, timeout: Option<Duration>) -> Result<LockGuard> {
+        let opts = LockOptions {
+            timeout,
+            ..LockOptions::default()
+        };
+        self.acquire_with(key, &opts).await
+    }
+
+    /// Acquires `key` with per-call options (timeout, lease, renewal, label).
+    pub async fn acquire_with(&self, key: impl IntoKey, opts: &LockOptions) -> Result<LockGuard> {
+        let key = key.into_key()?;
+        let resolved = self.resolve(&key, opts, true)?;
+        acquire::acquire(&self.inner, key, resolved).await
+    }
+
+    /// Acquires `key` if it is free now; `Ok(None)` when someone holds it.
+    pub async fn try_acquire(&self, key: impl IntoKey) -> Result<Option<LockGuard>> {
+        self.try_acquire_with(key, &LockOptions::default()).await
+    }
+
+    /// [`try_acquire`](Self::try_acquire) with per-call options (the timeout is ignored).
+    pub async fn try_acquire_with(
+        &self,
+        key: impl IntoKey,
+        opts: &LockOptions,
+    ) -> Result<Option<LockGuard>> {
+        let key = key.into_key()?;
+        let resolved = self.resolve(&key, opts, false)?;
+        match acquire::acquire(&self.inner, key, resolved).await {
+            Ok(g) => Ok(Some(g)),
+            Err(e) if e.kind() == ErrorKind::Held => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Releases `guard`, writing `state` if given (see [`LockGuard::release`]).
+    pub async fn release(&self, guard: &LockGuard, state: Option<Bytes>) -> Result<bool> {
+        if !Arc::ptr_eq(&guard.shared.client, &self.inner) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "the guard for key {:?} belongs to another client; release it through the \
+                     client that acquired it (or call guard.release())",
+                    guard.key()
+                ),
+            )
+            .with_key(guard.key()));
+        }
+        guard.release(state).await
+    }
+
+    /// nlock's `Do`: runs `f` with the state only if `key` is free right now, then releases
+    /// (keeping the state). `Ok(None)` when the key was held and `f` did not run.
+    pub async fn do_if_free<F, Fut, T>(&self, key: impl IntoKey, f: F) -> Result<Option<T>>
+    where
+        F: FnOnce(Option<Bytes>) -> Fut,
+        Fut: Future<Output = T>,
+    {
+        let Some(guard) = self.try_acquire(key).await? else {
+            return Ok(None);
+        };
+        let out = f(guard.initial_state().cloned()).await;
+        guard.release(None).await?;
+        Ok(Some(out))
+    }
+
+    /// Runs `f(state)` under the lock of `key` and stores the state it returns (`None` keeps
+    /// the old one), then releases. The lease is not renewed: a callback that outlives it fails
+    /// with `Timeout` and writes nothing. Errors of `f` release the lock unchanged and come
+    /// back as `Callback` errors.
+    pub async fn with_lock<F, Fut, E>(
+        &self,
+        key: impl IntoKey,
+        timeout: Option<Duration>,
+        f: F,
+    ) -> Result<Option<Bytes>>
+    where
+        F: FnOnce(Option<Bytes>) -> Fut,
+        Fut: Future<Output = std::result::Result<Option<Bytes>, E>>,
+        E: Into<BoxError>,
+    {
+        let opts = LockOptions {
+            timeout,
+            ..LockOptions::default()
+        };
+        self.with_lock_opts(key, &opts, f).await
+    }
+
+    /// [`with_lock`](Self::with_lock) with per-call options (lease, label; renewal is off).
+    pub async fn with_lock_opts<F, Fut, E>(
+        &self,
+        key: impl IntoKey,
+        opts: &LockOptions,
+        f: F,
+    ) -> Result<Option<Bytes>>
+    where
+        F: FnOnce(Option<Bytes>) -> Fut,
+        Fut: Future<Output = std::result::Result<Option<Bytes>, E>>,
+        E: Into<BoxError>,
+    {
+        let opts = LockOptions {
+            renew: Some(false),
+            ..opts.clone()
+        };
+        let guard = self.acquire_with(key, &opts).await?;
+        let before = guard.initial_state().cloned();
+        let outcome = tokio::time::timeout(guard.remaining(), f(before.clone())).await;
+        match outcome {
+            Err(_) => {
+                guard.shared.abandon();
+                Err(Error::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "the with_lock callback for key {:?} ran longer than its lease of {:?}, \
+                         so nothing was written; pass a longer lease",
+                        guard.key(),
+                        guard.lease()
+                    ),
+                )
+                .with_key(guard.key())
+                .with_token(guard.token()))
+            }
+            Ok(Err(e)) => {
+                let e: BoxError = e.into();
+                let _ = guard.release(None).await;
+                Err(Error::new(
+                    ErrorKind::Callback,
+                    format!(
+                        "the with_lock callback for key {:?} failed: {e}; the lock was released \
+                         and the state left unchanged",
+                        guard.key()
+                    ),
+                )
+                .with_key(guard.key())
+                .with_token(guard.token())
+                .with_source(e))
+            }
+            Ok(Ok(new_state)) => {
+                let state = new_state.or(before);
+                if guard.shared.release(Some(state.clone()), false).await? {
+                    Ok(state)
+                } else {
+                    Err(Error::new(
+                        ErrorKind::Expired,
+                        format!(
+                            "the lock on key {:?} was lost while the with_lock callback ran, so \
+                             its state was not written; retry",
+                            guard.key()
+                        ),
+                    )
+                    .with_key(guard.key())
+                    .with_token(guard.token()))
+                }
+            }
+        }
+    }
+
+    /// Waits until `key` is free (released, never held, or its holder's lease ran out) and
+    /// returns its state. Takes no lock.
+    pub async fn wait(
+        &self,
+        key: impl IntoKey,
+        timeout: Option<Duration>,
+    ) -> Result<Option<Bytes>> {
+        let key = key.into_key()?;
+        self.inner.check_open(&key)?;
+        let started = Instant::now();
+        let deadline = crate::options::deadline(timeout);
+        let snap = self.inner.backend.load(&key).await?;
+        let mut obs = Observer::new(self.inner.keys.clone(), key.clone(), snap);
+        loop {
+            if obs.takeable() {
+                return Ok(obs.seen.state.clone());
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(timeout_error(&key, "waiting for", Some(started.elapsed())));
+            }
+            match obs.wait_change(deadline).await? {
+                Woke::Recheck => {
+                    if obs.takeable() && obs.seen.holder.is_some() {
+                        obs.reload().await?;
+                    }
+                }
+                Woke::Deadline => {
+                    return Err(timeout_error(&key, "waiting for", Some(started.elapsed())))
+                }
+            }
+        }
+    }
+
+    /// Reads the state and holder of `key` without locking.
+    pub async fn get(&self, key: impl IntoKey) -> Result<KeyInfo> {
+        let key = key.into_key()?;
+        self.inner.check_open(&key)?;
+        let s = self.inner.backend.load(&key).await?;
+        Ok(KeyInfo {
+            state: s.state,
+            holder: s.holder,
+            revision: s.revision,
+        })
+    }
+
+    /// Deletes the lock and state of `key` unconditionally. A current holder loses the lock:
+    /// its next write or renewal is refused and its `lost` signal fires.
+    pub async fn delete(&self, key: impl IntoKey) -> Result<()> {
+        let key = key.into_key()?;
+        self.inner.check_open(&key)?;
+        self.inner.keys.forget(&key);
+        self.inner.backend.delete(&key).await
+    }
+
+    /// Closes the client: stops renewals and watches, releases every lock it holds (keeping
+    /// their state), and closes the connection. Later calls fail with `Closed`.
+    pub async fn close(&self) {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let held: Vec<Arc<GuardShared>> = {
+            let guards = self.inner.guards.lock().unwrap_or_else(|p| p.into_inner());
+            guards.values().filter_map(Weak::upgrade).collect()
+        };
+        let releases = held.iter().map(|g| async move {
+            if let Err(e) = g.release(None, true).await {
+                tracing::debug!(key = %g.key, error = %e, "release while closing failed");
+            }
+        });
+        futures::future::join_all(releases).await;
+        let _ = self.inner.close_signal.send(true);
+        self.inner.backend.close().await;
+    }
+
+    /// True after [`close`](Self::close).
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<ClientInner> {
+        &self.inner
+    }
+}
+
+impl ClientBuilder {
+    /// Server URLs (replacing those given to [`Client::nats`]).
+    pub fn servers<I, S>(mut self, servers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.nats.servers = servers.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Token authentication.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.nats.token = Some(token.into());
+        self
+    }
+
+    /// User and password authentication.
+    pub fn user_password(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
+        self.nats.user = Some(user.into());
+        self.nats.password = Some(password.into());
+        self
+    }
+
+    /// A NATS `.creds` file.
+    pub fn creds_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.nats.creds_file = Some(path.into());
+        self
+    }
+
+    /// An extra root certificate (PEM) to trust.
+    pub fn tls_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.nats.tls_root_cert = Some(path.into());
+        self
+    }
+
+    /// A client certificate and key (PEM) for mutual TLS.
+    pub fn tls_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.nats.tls_client_cert = Some(cert.into());
+        self.nats.tls_client_key = Some(key.into());
+        self
+    }
+
+    /// Refuse connections without TLS.
+    pub fn require_tls(mut self, yes: bool) -> Self {
+        self.nats.require_tls = yes;
+        self
+    }
+
+    /// How long to try connecting (default 5 s).
+    pub fn connect_timeout(mut self, t: Duration) -> Self {
+        self.nats.connect_timeout = t;
+        self
+    }
+
+    /// All NATS connection options at once.
+    pub fn nats_options(mut self, opts: NatsOptions) -> Self {
+        self.nats = opts;
+        self
+    }
+
+    /// The namespace: the KV bucket holding this client's locks (default `fencelock`).
+    pub fn namespace(mut self, ns: impl Into<String>) -> Self {
+        self.bucket.namespace = ns.into();
+        self
+    }
+
+    /// Default lease of acquisitions (default 30 s).
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.defaults.lease = lease;
+        self
+    }
+
+    /// Entries expire this long after their last write (default: never).
+    pub fn object_expiry(mut self, expiry: Duration) -> Self {
+        self.bucket.object_expiry = Some(expiry);
+        self
+    }
+
+    /// Replicas of the bucket's stream (default 1).
+    pub fn replicas(mut self, n: usize) -> Self {
+        self.bucket.replicas = Some(n);
+        self
+    }
+
+    /// File (default) or memory storage for a new bucket.
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.bucket.storage = Some(storage);
+        self
+    }
+
+    /// Renew leases automatically (default on).
+    pub fn renew(mut self, yes: bool) -> Self {
+        self.defaults.renew = yes;
+        self
+    }
+
+    /// Renew when this fraction of the lease has passed (default 1/3).
+    pub fn renew_fraction(mut self, fraction: f64) -> Self {
+        self.defaults.renew_fraction = fraction;
+        self
+    }
+
+    /// Stop renewing a lock this long after it was acquired, so it lapses (default: no cap).
+    pub fn max_hold(mut self, cap: Duration) -> Self {
+        self.defaults.max_hold = Some(cap);
+        self
+    }
+
+    /// Holder label recorded with every lock (default `pid <n>`).
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.defaults.label = label.into();
+        self
+    }
+
+    /// Connects and creates or binds the namespace's bucket.
+    pub async fn connect(self) -> Result<Client> {
+        self.defaults.validate()?;
+        if let Some(exp) = self.bucket.object_expiry {
+            if exp < self.defaults.lease {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!(
+                        "object_expiry {exp:?} is shorter than the lease {:?}; held locks would \
+                         vanish, so make it longer than any lease",
+                        self.defaults.lease
+                    ),
+                ));
+            }
+        }
+        if let Some(r) = self.bucket.replicas {
+            if !(1..=5).contains(&r) {
+                return Err(Error::new(
+                    ErrorKind::InvalidArgument,
+                    format!("replicas must be between 1 and 5, not {r}"),
+                ));
+            }
+        }
+        let label = self.defaults.label.clone();
+        // Connect on the core runtime so the connection outlives the caller's executor.
+        let backend = crate::runtime::spawn(async move {
+            NatsBackend::connect(&self.nats, &self.bucket, &label)
+                .await
+                .map(|b| (b, self.defaults))
+        })
+        .await
+        .map_err(|e| Error::new(ErrorKind::Backend, format!("connect task failed: {e}")))?;
+        let (backend, defaults) = backend?;
+        Ok(Client::from_backend(Arc::new(backend), defaults))
+    }
+}
+
+fn default_label() -> String {
+    format!("pid {}", std::process::id())
+}

@@ -1,0 +1,186 @@
+//! One error type for every operation, with a stable [`ErrorKind`] that bindings map to their
+//! own exception classes and error codes.
+
+use std::fmt;
+
+/// Boxed source error kept for diagnostics.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What went wrong, stable across releases: bindings map each kind to an exception class or code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The lock (or the wait) did not become available before the timeout, or a `with_lock`
+    /// callback outlived its lease.
+    Timeout,
+    /// Someone else holds the lock (from `try_acquire`).
+    Held,
+    /// The guard was never held or was already released.
+    NotHeld,
+    /// The guard's lease lapsed or another holder took over: its writes are refused.
+    Expired,
+    /// The key is empty, too long or not UTF-8.
+    InvalidKey,
+    /// A duration, size or option is out of range.
+    InvalidArgument,
+    /// The state is larger than the backend accepts.
+    StateTooLarge,
+    /// The client was closed.
+    Closed,
+    /// The server failed or could not be reached.
+    Backend,
+    /// A user callback (`with_lock`, `do_if_free`) returned an error.
+    Callback,
+}
+
+impl ErrorKind {
+    /// A short stable identifier, e.g. `"timeout"`, used in messages and by bindings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Held => "held",
+            ErrorKind::NotHeld => "not_held",
+            ErrorKind::Expired => "expired",
+            ErrorKind::InvalidKey => "invalid_key",
+            ErrorKind::InvalidArgument => "invalid_argument",
+            ErrorKind::StateTooLarge => "state_too_large",
+            ErrorKind::Closed => "closed",
+            ErrorKind::Backend => "backend",
+            ErrorKind::Callback => "callback",
+        }
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The error of every fencelock operation.
+///
+/// The message names the key (when there is one) and what the caller can do about it.
+pub struct Error {
+    kind: ErrorKind,
+    key: Option<String>,
+    token: Option<u64>,
+    message: String,
+    source: Option<BoxError>,
+}
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            key: None,
+            token: None,
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn with_key(mut self, key: &str) -> Self {
+        self.key = Some(key.to_owned());
+        self
+    }
+
+    pub(crate) fn with_token(mut self, token: u64) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    pub(crate) fn with_source(mut self, source: impl Into<BoxError>) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// The stable category of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The key the failed operation was about, when there was one.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The fencing token of the guard involved, when there was one.
+    pub fn token(&self) -> Option<u64> {
+        self.token
+    }
+
+    /// The message without kind prefix or source chain.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn closed(key: Option<&str>) -> Self {
+        let e = Error::new(
+            ErrorKind::Closed,
+            "the fencelock client is closed; create a new client to continue",
+        );
+        match key {
+            Some(k) => e.with_key(k),
+            None => e,
+        }
+    }
+
+    pub(crate) fn backend(
+        server: &str,
+        operation: &str,
+        key: Option<&str>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        let source = source.into();
+        let what = match key {
+            Some(k) => format!("{operation} of key {k:?}"),
+            None => operation.to_owned(),
+        };
+        let e = Error::new(
+            ErrorKind::Backend,
+            format!(
+                "{what} failed on {server}: {source}; check that the server is running and \
+                 reachable, then retry"
+            ),
+        )
+        .with_source(source);
+        match key {
+            Some(k) => e.with_key(k),
+            None => e,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.kind).field("message", &self.message);
+        if let Some(k) = &self.key {
+            d.field("key", k);
+        }
+        if let Some(t) = self.token {
+            d.field("token", &t);
+        }
+        if let Some(s) = &self.source {
+            d.field("source", s);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_ref()
+            .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}

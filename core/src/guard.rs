@@ -1,0 +1,361 @@
+//! A held lock: its fencing token, its state, compare-and-set writes that a lapsed holder can
+//! never make, and the `lost` signal.
+
+use crate::backend::{Cas, Held, LockId};
+use crate::client::ClientInner;
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::Key;
+use bytes::Bytes;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, OwnedSemaphorePermit};
+
+/// Where a guard stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GuardStatus {
+    /// The lock is held and the lease is running.
+    Held,
+    /// The lease lapsed or someone else took the lock: writes are refused.
+    Lost,
+    /// Released by its holder (or by closing the client).
+    Released,
+}
+
+/// Mutable facts of a held lock, behind a short-lived std mutex.
+pub(crate) struct HeldState {
+    pub held: Held,
+    /// When our last successful write was sent: the lease counts from here, on our clock.
+    pub written_at: Instant,
+    /// Local task permit so other tasks of this client wait in line without touching the store.
+    pub permit: Option<OwnedSemaphorePermit>,
+}
+
+impl HeldState {
+    pub fn deadline(&self) -> Instant {
+        self.written_at + self.held.lease
+    }
+}
+
+pub(crate) struct GuardShared {
+    pub id: u64,
+    pub key: Key,
+    pub client: Arc<ClientInner>,
+    pub state: Mutex<HeldState>,
+    /// Serialises writes (renewal, put, release) so each starts from the latest revision.
+    pub writing: tokio::sync::Mutex<()>,
+    pub status: watch::Sender<GuardStatus>,
+}
+
+impl GuardShared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HeldState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn status(&self) -> GuardStatus {
+        *self.status.borrow()
+    }
+
+    pub fn token(&self) -> u64 {
+        self.lock().held.token
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.lock().deadline()
+    }
+
+    pub fn written_at(&self) -> Instant {
+        self.lock().written_at
+    }
+
+    /// Moves to a final status, lets the next local task in, and forgets the guard.
+    fn finish(&self, status: GuardStatus) {
+        let changed = self.status.send_if_modified(|s| {
+            if *s == GuardStatus::Held {
+                *s = status;
+                true
+            } else {
+                false
+            }
+        });
+        if changed {
+            self.lock().permit = None;
+            self.client.forget_guard(self.id);
+            if status == GuardStatus::Lost {
+                tracing::warn!(key = %self.key, token = self.token(), "lock lost");
+            }
+        }
+    }
+
+    pub fn mark_lost(&self) {
+        self.finish(GuardStatus::Lost);
+    }
+
+    fn expired_error(&self, what: &str) -> Error {
+        let token = self.token();
+        Error::new(
+            ErrorKind::Expired,
+            format!(
+                "cannot {what} key {:?}: the lock with token {token} is no longer held (its lease \
+                 lapsed or another holder took over); acquire it again, and renew more often or \
+                 use a longer lease",
+                self.key.as_str()
+            ),
+        )
+        .with_key(self.key.as_str())
+        .with_token(token)
+    }
+
+    fn not_held_error(&self, what: &str) -> Error {
+        let token = self.token();
+        Error::new(
+            ErrorKind::NotHeld,
+            format!(
+                "cannot {what} key {:?}: the lock with token {token} was already released; \
+                 acquire it again",
+                self.key.as_str()
+            ),
+        )
+        .with_key(self.key.as_str())
+        .with_token(token)
+    }
+
+    /// Checks the guard may write; a lapsed lease on our own clock counts as lost.
+    fn check_writable(&self, what: &str, closing: bool) -> Result<Held> {
+        if !closing && self.client.is_closed() {
+            return Err(Error::closed(Some(self.key.as_str())).with_token(self.token()));
+        }
+        match self.status() {
+            GuardStatus::Released => return Err(self.not_held_error(what)),
+            GuardStatus::Lost => return Err(self.expired_error(what)),
+            GuardStatus::Held => {}
+        }
+        let st = self.lock();
+        if Instant::now() >= st.deadline() {
+            drop(st);
+            self.mark_lost();
+            return Err(self.expired_error(what));
+        }
+        Ok(st.held.clone())
+    }
+
+    fn check_state(&self, state: &Option<Bytes>) -> Result<()> {
+        let max = self.client.backend.max_state_len();
+        match state {
+            Some(s) if s.len() > max => Err(Error::new(
+                ErrorKind::StateTooLarge,
+                format!(
+                    "state for key {:?} is {} bytes; this server accepts at most {max} bytes of \
+                     state per key (raise max_payload on the server, or store a reference to the \
+                     data instead)",
+                    self.key.as_str(),
+                    s.len()
+                ),
+            )
+            .with_key(self.key.as_str())
+            .with_token(self.token())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Applies a successful write.
+    fn wrote(&self, revision: u64, sent: Instant, state: Option<Option<Bytes>>) {
+        let mut st = self.lock();
+        st.held.revision = revision;
+        st.written_at = sent;
+        if let Some(s) = state {
+            st.held.state = s;
+        }
+    }
+
+    /// Renews the lease (used by the keeper and by `refresh`).
+    pub async fn refresh(&self) -> Result<()> {
+        let _w = self.writing.lock().await;
+        let held = self.check_writable("refresh", false)?;
+        let sent = Instant::now();
+        match self.client.backend.refresh(&self.key, &held).await? {
+            Cas::Done(rev) => {
+                self.wrote(rev, sent, None);
+                Ok(())
+            }
+            Cas::Conflict => {
+                self.mark_lost();
+                Err(self.expired_error("refresh"))
+            }
+        }
+    }
+
+    pub async fn put(&self, state: Option<Bytes>) -> Result<()> {
+        self.check_state(&state)?;
+        let _w = self.writing.lock().await;
+        let held = self.check_writable("write state of", false)?;
+        let sent = Instant::now();
+        match self
+            .client
+            .backend
+            .put(&self.key, &held, state.clone())
+            .await?
+        {
+            Cas::Done(rev) => {
+                self.wrote(rev, sent, Some(state));
+                Ok(())
+            }
+            Cas::Conflict => {
+                self.mark_lost();
+                Err(self.expired_error("write state of"))
+            }
+        }
+    }
+
+    /// Releases, writing `state` (`None` keeps the current one). `Ok(false)` when the lease had
+    /// lapsed or another holder took over: then nothing was written.
+    pub async fn release(&self, state: Option<Option<Bytes>>, closing: bool) -> Result<bool> {
+        if let Some(s) = &state {
+            self.check_state(s)?;
+        }
+        let _w = self.writing.lock().await;
+        let held = match self.check_writable("release", closing) {
+            Ok(h) => h,
+            Err(e) if e.kind() == ErrorKind::Expired => {
+                self.finish(GuardStatus::Released);
+                return Ok(false);
+            }
+            Err(e) => return Err(e),
+        };
+        let state = state.unwrap_or_else(|| held.state.clone());
+        match self.client.backend.release(&self.key, &held, state).await? {
+            Cas::Done(snap) => {
+                self.client.keys.remember(&self.key, snap);
+                self.finish(GuardStatus::Released);
+                Ok(true)
+            }
+            Cas::Conflict => {
+                self.client.keys.forget(&self.key);
+                self.finish(GuardStatus::Released);
+                Ok(false)
+            }
+        }
+    }
+
+    /// Gives the lock up without writing (a `with_lock` callback outlived its lease).
+    pub fn abandon(&self) {
+        self.finish(GuardStatus::Released);
+    }
+}
+
+/// A held lock. Dropping it without [`release`](LockGuard::release) releases it in the
+/// background, keeping the state.
+pub struct LockGuard {
+    pub(crate) shared: Arc<GuardShared>,
+    pub(crate) lock_id: LockId,
+    pub(crate) lease: Duration,
+    pub(crate) initial_state: Option<Bytes>,
+}
+
+impl LockGuard {
+    /// The key as the caller named it.
+    pub fn key(&self) -> &str {
+        self.shared.key.as_str()
+    }
+
+    /// The fencing token: strictly greater than every earlier acquisition's token of this key.
+    /// Pass it to the resource you protect and have it refuse smaller tokens.
+    pub fn token(&self) -> u64 {
+        self.shared.token()
+    }
+
+    /// This acquisition's unique id.
+    pub fn lock_id(&self) -> LockId {
+        self.lock_id
+    }
+
+    /// The lease of this acquisition.
+    pub fn lease(&self) -> Duration {
+        self.lease
+    }
+
+    /// The state read when the lock was acquired (`None` for a new key).
+    pub fn initial_state(&self) -> Option<&Bytes> {
+        self.initial_state.as_ref()
+    }
+
+    /// The state as last written through this guard (or read at acquisition).
+    pub fn state(&self) -> Option<Bytes> {
+        self.shared.lock().held.state.clone()
+    }
+
+    /// The time left on the lease by this process's clock.
+    pub fn remaining(&self) -> Duration {
+        self.shared
+            .deadline()
+            .saturating_duration_since(Instant::now())
+    }
+
+    /// Whether the lock is still held, lost, or released.
+    pub fn status(&self) -> GuardStatus {
+        self.shared.status()
+    }
+
+    /// True once the lock was lost (lease lapsed, renewal refused, or broken by someone else).
+    pub fn is_lost(&self) -> bool {
+        self.status() == GuardStatus::Lost
+    }
+
+    /// Resolves when the lock is lost; never resolves if it is released first.
+    pub async fn lost(&self) {
+        let mut rx = self.shared.status.subscribe();
+        let _ = rx.wait_for(|s| *s == GuardStatus::Lost).await;
+        if *rx.borrow() != GuardStatus::Lost {
+            futures::future::pending::<()>().await;
+        }
+    }
+
+    /// A receiver of status changes, for bindings that deliver `lost` as a callback or event.
+    pub fn status_receiver(&self) -> watch::Receiver<GuardStatus> {
+        self.shared.status.subscribe()
+    }
+
+    /// Writes `state` while keeping the lock (compare-and-set; `Expired` if no longer held).
+    pub async fn put(&self, state: impl Into<Option<Bytes>>) -> Result<()> {
+        self.shared.put(state.into()).await
+    }
+
+    /// Renews the lease now.
+    pub async fn refresh(&self) -> Result<()> {
+        self.shared.refresh().await
+    }
+
+    /// Releases the lock, writing `state` if given and keeping the current state otherwise.
+    /// Returns `false` when the lock had already been lost: then nothing was written.
+    pub async fn release(&self, state: Option<Bytes>) -> Result<bool> {
+        self.shared.release(state.map(Some), false).await
+    }
+
+    /// Releases the lock and clears its state.
+    pub async fn release_clearing_state(&self) -> Result<bool> {
+        self.shared.release(Some(None), false).await
+    }
+}
+
+impl std::fmt::Debug for LockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockGuard")
+            .field("key", &self.key())
+            .field("token", &self.token())
+            .field("lock_id", &self.lock_id)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if self.shared.status() == GuardStatus::Held && !self.shared.client.is_closed() {
+            let shared = self.shared.clone();
+            crate::runtime::spawn(async move {
+                if let Err(e) = shared.release(None, false).await {
+                    tracing::debug!(key = %shared.key, error = %e, "release on drop failed");
+                }
+            });
+        }
+    }
+}

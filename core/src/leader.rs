@@ -1,0 +1,128 @@
+//! Leader election on top of locks (natslock's `AcquireLead` / `ReleaseLead`): the leader is
+//! whoever holds the election key; its lease is renewed for as long as it leads.
+
+use crate::backend::Holder;
+use crate::client::Client;
+use crate::error::Result;
+use crate::guard::{GuardStatus, LockGuard};
+use crate::key::IntoKey;
+use crate::options::LockOptions;
+use futures::stream::{BoxStream, StreamExt};
+use std::time::Duration;
+
+/// Leadership of one election, held until [`resign`](Leadership::resign) or loss.
+#[derive(Debug)]
+pub struct Leadership {
+    guard: LockGuard,
+}
+
+impl Leadership {
+    /// True while this process still leads.
+    pub fn is_leader(&self) -> bool {
+        self.guard.status() == GuardStatus::Held
+    }
+
+    /// The fencing token of this term: strictly greater than every earlier term's.
+    pub fn term(&self) -> u64 {
+        self.guard.token()
+    }
+
+    /// The election key.
+    pub fn key(&self) -> &str {
+        self.guard.key()
+    }
+
+    /// Resolves when leadership is lost (lease lapsed or broken); stop leading then.
+    pub async fn lost(&self) {
+        self.guard.lost().await
+    }
+
+    /// The underlying lock guard.
+    pub fn guard(&self) -> &LockGuard {
+        &self.guard
+    }
+
+    /// Steps down so another candidate can lead.
+    pub async fn resign(self) -> Result<bool> {
+        self.guard.release(None).await
+    }
+}
+
+impl Client {
+    /// Campaigns for leadership of `election`, waiting up to `timeout` (`None`: until elected).
+    /// `candidate` is recorded as the leader's label (e.g. a host name). Renewal is always on.
+    pub async fn campaign(
+        &self,
+        election: impl IntoKey,
+        candidate: &str,
+        timeout: Option<Duration>,
+    ) -> Result<Leadership> {
+        let opts = LockOptions {
+            timeout,
+            renew: Some(true),
+            label: Some(candidate.to_owned()),
+            ..LockOptions::default()
+        };
+        let guard = self.acquire_with(election, &opts).await?;
+        Ok(Leadership { guard })
+    }
+
+    /// Becomes leader only if nobody leads now.
+    pub async fn try_campaign(
+        &self,
+        election: impl IntoKey,
+        candidate: &str,
+    ) -> Result<Option<Leadership>> {
+        let opts = LockOptions {
+            renew: Some(true),
+            label: Some(candidate.to_owned()),
+            ..LockOptions::default()
+        };
+        Ok(self
+            .try_acquire_with(election, &opts)
+            .await?
+            .map(|guard| Leadership { guard }))
+    }
+
+    /// The current leader as recorded in the store, if any.
+    pub async fn leader(&self, election: impl IntoKey) -> Result<Option<Holder>> {
+        Ok(self.get(election).await?.holder)
+    }
+
+    /// A stream of leadership changes: the current leader first, then each change (`None` when
+    /// nobody leads). Driven by the key's change feed.
+    pub fn observe_leader(
+        &self,
+        election: impl IntoKey,
+    ) -> Result<BoxStream<'static, Option<Holder>>> {
+        let key = election.into_key()?;
+        self.inner().check_open(&key)?;
+        let rx = self.inner().keys.subscribe(&key);
+        let stream = futures::stream::unfold(
+            (rx, None::<Option<u64>>, true),
+            |(mut rx, last, first)| async move {
+                loop {
+                    if !first && rx.changed().await.is_err() {
+                        return None;
+                    }
+                    let holder = rx.borrow_and_update().clone().map(|s| s.holder);
+                    let Some(holder) = holder else {
+                        if first {
+                            return Some((None, (rx, Some(None), false)));
+                        }
+                        continue;
+                    };
+                    let id = holder.as_ref().map(|h| h.token);
+                    if last != Some(id) {
+                        return Some((holder, (rx, Some(id), false)));
+                    }
+                    if first {
+                        // Nothing new to report; wait for the next change.
+                        return Some((holder, (rx, Some(id), false)));
+                    }
+                }
+            },
+        );
+        Ok(stream.boxed())
+    }
+}

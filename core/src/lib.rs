@@ -1,0 +1,45 @@
+//! # fencelock
+//!
+//! Distributed locks with fencing tokens and attached state, over NATS JetStream Key-Value.
+//!
+//! ```no_run
+//! # async fn demo() -> fencelock::Result<()> {
+//! use std::time::Duration;
+//! let client = fencelock::Client::nats("nats://127.0.0.1:4222")
+//!     .namespace("locks")
+//!     .connect()
+//!     .await?;
+//! let guard = client.acquire("nightly-import", Some(Duration::from_secs(5))).await?;
+//! println!("token {} state {:?}", guard.token(), guard.initial_state());
+//! guard.release(Some(bytes::Bytes::from_static(b"done"))).await?;
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! Every acquisition gets a fencing token that strictly increases per key; every write is a
+//! compare-and-set, so a holder whose lease lapsed cannot overwrite anything. Waiters are woken
+//! by the store's change feed, never by polling. See `docs/PROTOCOL-nats.md`.
+
+#![deny(missing_docs)]
+
+mod acquire;
+pub mod backend;
+mod client;
+mod error;
+mod guard;
+mod key;
+mod leader;
+mod lease_keeper;
+mod options;
+pub mod runtime;
+mod waiters;
+
+pub use backend::nats::{NatsOptions, Storage};
+pub use backend::{Holder, LockId};
+pub use bytes::Bytes;
+pub use client::{Client, ClientBuilder, KeyInfo};
+pub use error::{BoxError, Error, ErrorKind, Result};
+pub use guard::{GuardStatus, LockGuard};
+pub use key::{IntoKey, Key, MAX_KEY_LEN};
+pub use leader::Leadership;
+pub use options::{LockOptions, DEFAULT_LEASE, MAX_LEASE, MIN_LEASE};

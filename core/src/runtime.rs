@@ -1,0 +1,65 @@
+//! The core's own tokio runtime: connections, lease keepers and watches run here, whatever
+//! executor (or none) the caller uses. Built lazily and rebuilt in a child after `fork()`,
+//! because a forked child inherits the runtime's memory but none of its threads.
+
+use std::future::Future;
+use std::sync::Mutex;
+use tokio::runtime::{Builder, Handle, Runtime};
+
+struct Owned {
+    pid: u32,
+    runtime: Runtime,
+}
+
+static RUNTIME: Mutex<Option<Owned>> = Mutex::new(None);
+
+/// A handle to the core runtime of this process.
+pub fn handle() -> Handle {
+    let mut slot = RUNTIME.lock().unwrap_or_else(|p| p.into_inner());
+    let pid = std::process::id();
+    if let Some(owned) = slot.as_ref() {
+        if owned.pid == pid {
+            return owned.runtime.handle().clone();
+        }
+    }
+    if let Some(stale) = slot.take() {
+        // The parent's worker threads do not exist here; dropping would wait for them forever.
+        std::mem::forget(stale);
+    }
+    let runtime = Builder::new_multi_thread()
+        .worker_threads(worker_threads())
+        .thread_name("fencelock")
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("fencelock cannot start its runtime threads: {e}"));
+    let handle = runtime.handle().clone();
+    *slot = Some(Owned { pid, runtime });
+    handle
+}
+
+fn worker_threads() -> usize {
+    std::env::var("FENCELOCK_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n: &usize| *n > 0)
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get().min(4))
+                .unwrap_or(2)
+        })
+}
+
+/// Runs `fut` to completion on the core runtime, blocking the calling thread. For blocking
+/// APIs (C, sync Python); must not be called from inside an async task.
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    handle().block_on(fut)
+}
+
+/// Spawns a background task on the core runtime.
+pub(crate) fn spawn<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    handle().spawn(fut)
+}

@@ -1,0 +1,323 @@
+//! Per-key bookkeeping of one client: a local gate so that only one task per key contends at
+//! the store, the snapshot learned from this client's own last write (so a hot key costs no
+//! extra read), and one shared change feed per key for everyone waiting on it.
+
+use crate::backend::{Backend, Snapshot};
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::Key;
+use futures::StreamExt;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+use tokio::sync::{watch, Semaphore};
+
+/// How long an unused feed stays open, so back-to-back waits on a hot key reuse it.
+const FEED_LINGER: Duration = Duration::from_secs(5);
+/// Retry pacing for a feed whose watch failed (server restart, network loss).
+const FEED_RETRY_MIN: Duration = Duration::from_millis(50);
+const FEED_RETRY_MAX: Duration = Duration::from_secs(2);
+/// Slots kept before idle ones are swept.
+const SWEEP_AT: usize = 4096;
+
+type Feed = watch::Sender<Option<Snapshot>>;
+
+#[derive(Default)]
+struct Slot {
+    gate: Option<Arc<Semaphore>>,
+    cached: Option<Snapshot>,
+    feed: Option<Feed>,
+}
+
+impl Slot {
+    fn idle(&self) -> bool {
+        self.feed.is_none()
+            && self
+                .gate
+                .as_ref()
+                .is_none_or(|g| Arc::strong_count(g) == 1 && g.available_permits() == 1)
+    }
+}
+
+struct Slots {
+    map: HashMap<Key, Slot>,
+    sweep_at: usize,
+}
+
+/// The key registry of one client.
+pub(crate) struct KeyRegistry {
+    slots: Mutex<Slots>,
+    backend: Arc<dyn Backend>,
+    closed: watch::Receiver<bool>,
+}
+
+impl KeyRegistry {
+    pub fn new(backend: Arc<dyn Backend>, closed: watch::Receiver<bool>) -> Arc<KeyRegistry> {
+        Arc::new(KeyRegistry {
+            slots: Mutex::new(Slots {
+                map: HashMap::new(),
+                sweep_at: SWEEP_AT,
+            }),
+            backend,
+            closed,
+        })
+    }
+
+    fn with_slot<T>(&self, key: &Key, f: impl FnOnce(&mut Slot) -> T) -> T {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if !slots.map.contains_key(key) && slots.map.len() >= slots.sweep_at {
+            slots.map.retain(|_, s| !s.idle());
+            slots.sweep_at = (slots.map.len() * 2).max(SWEEP_AT);
+        }
+        f(slots.map.entry(key.clone()).or_default())
+    }
+
+    /// The gate that admits one local task at a time to contend for `key`.
+    pub fn gate(&self, key: &Key) -> Arc<Semaphore> {
+        self.with_slot(key, |s| {
+            s.gate
+                .get_or_insert_with(|| Arc::new(Semaphore::new(1)))
+                .clone()
+        })
+    }
+
+    /// The snapshot this client last wrote for `key`, if it still remembers it.
+    pub fn cached(&self, key: &Key) -> Option<Snapshot> {
+        self.with_slot(key, |s| s.cached.clone())
+    }
+
+    /// Records a snapshot this client wrote, and tells local waiters.
+    pub fn remember(&self, key: &Key, snap: Snapshot) {
+        self.with_slot(key, |s| {
+            if let Some(feed) = &s.feed {
+                publish(feed, &snap);
+            }
+            s.cached = Some(snap);
+        })
+    }
+
+    /// Forgets what this client knew of `key` (after a delete or a conflict).
+    pub fn forget(&self, key: &Key) {
+        self.with_slot(key, |s| s.cached = None)
+    }
+
+    /// Subscribes to the shared change feed of `key`, starting it if needed.
+    pub fn subscribe(self: &Arc<Self>, key: &Key) -> watch::Receiver<Option<Snapshot>> {
+        self.with_slot(key, |s| {
+            if let Some(feed) = &s.feed {
+                return feed.subscribe();
+            }
+            let (tx, rx) = watch::channel(None);
+            s.feed = Some(tx.clone());
+            crate::runtime::spawn(run_feed(Arc::downgrade(self), key.clone(), tx));
+            rx
+        })
+    }
+
+    /// Drops the feed of `key` if nobody listens; true when it was dropped.
+    fn retire_feed(&self, key: &Key, tx: &Feed) -> bool {
+        self.with_slot(key, |s| {
+            if tx.receiver_count() > 0 {
+                return false;
+            }
+            if s.feed.as_ref().is_some_and(|f| f.same_channel(tx)) {
+                s.feed = None;
+            }
+            true
+        })
+    }
+}
+
+/// Replaces the feed's value when `snap` is newer.
+fn publish(feed: &Feed, snap: &Snapshot) {
+    feed.send_if_modified(|cur| match cur {
+        Some(c) if c.revision >= snap.revision => false,
+        _ => {
+            *cur = Some(snap.clone());
+            true
+        }
+    });
+}
+
+/// Keeps one backend watch open for `key` while anyone listens, re-opening it when it fails.
+async fn run_feed(registry: Weak<KeyRegistry>, key: Key, tx: Feed) {
+    let Some(reg) = registry.upgrade() else {
+        return;
+    };
+    let backend = reg.backend.clone();
+    let mut closed = reg.closed.clone();
+    drop(reg);
+    let mut retry = FEED_RETRY_MIN;
+    loop {
+        if *closed.borrow() {
+            return;
+        }
+        let stream = tokio::select! {
+            s = backend.watch(&key) => s,
+            _ = closed.changed() => return,
+        };
+        match stream {
+            Ok(mut stream) => {
+                // Keep reading while idle, so a listener that returns during the linger sees
+                // every change.
+                let mut idle_since: Option<Instant> = None;
+                loop {
+                    let linger_end = idle_since.map(|t| t + FEED_LINGER);
+                    tokio::select! {
+                        item = stream.next() => match item {
+                            Some(Ok(snap)) => { retry = FEED_RETRY_MIN; publish(&tx, &snap) }
+                            Some(Err(e)) => {
+                                tracing::debug!(key = %key, error = %e, "watch failed; re-opening");
+                                break;
+                            }
+                            None => break,
+                        },
+                        _ = tx.closed(), if idle_since.is_none() => idle_since = Some(Instant::now()),
+                        _ = sleep_until_opt(linger_end), if linger_end.is_some() => {
+                            let Some(reg) = registry.upgrade() else { return };
+                            if reg.retire_feed(&key, &tx) {
+                                return;
+                            }
+                            idle_since = None;
+                        }
+                        _ = closed.changed() => return,
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::debug!(key = %key, error = %e, "cannot open watch; retrying");
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(retry) => {}
+            _ = closed.changed() => return,
+        }
+        retry = (retry * 2).min(FEED_RETRY_MAX);
+    }
+}
+
+/// What a waiter knows of a key: the snapshot it last saw and since when, on its own clock.
+///
+/// A lock counts as expired only once the same revision has been seen for a whole lease on the
+/// waiter's monotonic clock (or the store reports its own remaining TTL), so no decision depends
+/// on clocks agreeing across machines.
+pub(crate) struct Observer {
+    key: Key,
+    registry: Arc<KeyRegistry>,
+    pub seen: Snapshot,
+    since: Instant,
+    feed: Option<watch::Receiver<Option<Snapshot>>>,
+}
+
+/// Why [`Observer::wait_change`] returned without a change.
+pub(crate) enum Woke {
+    /// Something changed, or the holder's lease ran out on our clock.
+    Recheck,
+    /// The caller's deadline passed.
+    Deadline,
+}
+
+impl Observer {
+    pub fn new(registry: Arc<KeyRegistry>, key: Key, seen: Snapshot) -> Observer {
+        Observer {
+            key,
+            registry,
+            seen,
+            since: Instant::now(),
+            feed: None,
+        }
+    }
+
+    /// Adopts a freshly read snapshot; the lease clock restarts when the revision changed.
+    pub fn saw(&mut self, snap: Snapshot) {
+        if snap.revision != self.seen.revision || snap.holder != self.seen.holder {
+            self.since = Instant::now();
+        }
+        self.seen = snap;
+    }
+
+    /// When the current holder's lease runs out on our clock; `None` when the lock is free.
+    pub fn expires_at(&self) -> Option<Instant> {
+        let h = self.seen.holder.as_ref()?;
+        let lease = self.seen.store_ttl.unwrap_or(h.lease);
+        Some(self.since.checked_add(lease).unwrap_or_else(far_future))
+    }
+
+    /// True when the lock is free or its holder's lease ran out on our clock.
+    pub fn takeable(&self) -> bool {
+        self.expires_at().is_none_or(|t| Instant::now() >= t)
+    }
+
+    /// Waits for a change of the key, the holder's lease to run out, or `deadline`.
+    pub async fn wait_change(&mut self, deadline: Option<Instant>) -> Result<Woke> {
+        let expires = self.expires_at();
+        let mut closed = self.registry.closed.clone();
+        if *closed.borrow() {
+            return Err(Error::closed(Some(self.key.as_str())));
+        }
+        let mut feed = match self.feed.take() {
+            Some(f) => f,
+            None => self.registry.subscribe(&self.key),
+        };
+        // A value the feed already holds may be newer than what we read.
+        let current = feed.borrow_and_update().clone();
+        if let Some(snap) = current {
+            if snap.revision > self.seen.revision {
+                self.saw(snap);
+                self.feed = Some(feed);
+                return Ok(Woke::Recheck);
+            }
+        }
+        let woke = tokio::select! {
+            changed = feed.changed() => {
+                if changed.is_err() {
+                    // The feed task ended (retired or client closing): subscribe afresh.
+                    return Ok(Woke::Recheck);
+                }
+                Woke::Recheck
+            }
+            _ = sleep_until_opt(expires) => Woke::Recheck,
+            _ = sleep_until_opt(deadline) => Woke::Deadline,
+            _ = closed.changed() => return Err(Error::closed(Some(self.key.as_str()))),
+        };
+        let current = feed.borrow_and_update().clone();
+        if let Some(snap) = current {
+            if snap.revision > self.seen.revision {
+                self.saw(snap);
+            }
+        }
+        self.feed = Some(feed);
+        Ok(woke)
+    }
+
+    /// Re-reads the key from the store (after a conflict or a lease running out).
+    pub async fn reload(&mut self) -> Result<()> {
+        let snap = self.registry.backend.load(&self.key).await?;
+        self.saw(snap);
+        Ok(())
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => futures::future::pending().await,
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}
+
+/// The error for a deadline that passed while waiting for `key`.
+pub(crate) fn timeout_error(key: &Key, what: &str, waited: Option<Duration>) -> Error {
+    let waited = waited.map(|w| format!(" within {w:?}")).unwrap_or_default();
+    Error::new(
+        ErrorKind::Timeout,
+        format!(
+            "{what} key {:?} timed out{waited}: another holder kept it; wait longer, or check who \
+             holds it with get()",
+            key.as_str()
+        ),
+    )
+    .with_key(key.as_str())
+}
