@@ -90,39 +90,47 @@ impl Client {
     }
 
     /// A stream of leadership changes: the current leader first, then each change (`None` when
-    /// nobody leads). Driven by the key's change feed.
-    pub fn observe_leader(
+    /// nobody leads). Driven by the key's change feed, which is re-opened after server restarts.
+    pub async fn observe_leader(
         &self,
         election: impl IntoKey,
     ) -> Result<BoxStream<'static, Option<Holder>>> {
         let key = election.into_key()?;
-        self.inner().check_open(&key)?;
-        let rx = self.inner().keys.subscribe(&key);
-        let stream = futures::stream::unfold(
-            (rx, None::<Option<u64>>, true),
-            |(mut rx, last, first)| async move {
-                loop {
-                    if !first && rx.changed().await.is_err() {
-                        return None;
-                    }
-                    let holder = rx.borrow_and_update().clone().map(|s| s.holder);
-                    let Some(holder) = holder else {
-                        if first {
-                            return Some((None, (rx, Some(None), false)));
-                        }
-                        continue;
-                    };
-                    let id = holder.as_ref().map(|h| h.token);
-                    if last != Some(id) {
-                        return Some((holder, (rx, Some(id), false)));
-                    }
-                    if first {
-                        // Nothing new to report; wait for the next change.
-                        return Some((holder, (rx, Some(id), false)));
-                    }
+        let inner = self.inner().clone();
+        inner.check_open(&key)?;
+        // Subscribe before reading, so no change between the two is missed.
+        let rx = inner.keys.subscribe(&key);
+        let first = inner.backend.load(&key).await?;
+        let current = first.holder.clone();
+        let seen = Seen {
+            revision: first.revision,
+            term: first.holder.as_ref().map(|h| h.token),
+        };
+        let changes = futures::stream::unfold((rx, seen), |(mut rx, mut seen)| async move {
+            loop {
+                rx.changed().await.ok()?;
+                let Some(snap) = rx.borrow_and_update().clone() else {
+                    continue;
+                };
+                if snap.revision <= seen.revision {
+                    continue;
                 }
-            },
-        );
-        Ok(stream.boxed())
+                seen.revision = snap.revision;
+                let term = snap.holder.as_ref().map(|h| h.token);
+                if term != seen.term {
+                    seen.term = term;
+                    return Some((snap.holder, (rx, seen)));
+                }
+            }
+        });
+        Ok(futures::stream::once(async move { current })
+            .chain(changes)
+            .boxed())
     }
+}
+
+/// What an observer last reported.
+struct Seen {
+    revision: u64,
+    term: Option<u64>,
 }

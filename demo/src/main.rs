@@ -5,8 +5,6 @@
 //! `fencelock-demo run [--workers N] [--iterations K] [--url nats://...]`
 //! `fencelock-demo worker --url URL --name NAME --iterations K`
 
-mod server;
-
 use fencelock::{Bytes, Client, LockOptions};
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
@@ -44,7 +42,7 @@ fn run(args: &[String]) -> Result<(), String> {
     let (_server, url) = match arg(args, "--url") {
         Some(u) => (None, u),
         None => {
-            let s = server::NatsServer::start()?;
+            let s = fencelock_testkit::NatsServer::try_start()?;
             let url = s.url();
             println!("started nats-server {} at {url}", s.version);
             (Some(s), url)

