@@ -1,17 +1,16 @@
 //! The client: a connection to a backend plus a namespace and defaults, and every operation.
 
 use crate::acquire;
-use crate::backend::nats::{BucketOptions, NatsBackend, NatsOptions, Storage};
 use crate::backend::{Backend, Holder};
+use crate::builder::ClientBuilder;
 use crate::error::{BoxError, Error, ErrorKind, Result};
 use crate::guard::{GuardShared, LockGuard};
 use crate::key::{IntoKey, Key};
-use crate::options::{Defaults, LockOptions, Resolved, DEFAULT_LEASE};
+use crate::options::{Defaults, LockOptions, Resolved};
 use crate::waiters::{timeout_error, KeyRegistry, Observer, Woke};
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -91,44 +90,27 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// Builds a [`Client`]; start with [`Client::nats`].
-#[derive(Debug, Clone)]
-pub struct ClientBuilder {
-    nats: NatsOptions,
-    bucket: BucketOptions,
-    defaults: Defaults,
-}
-
 impl Client {
+    /// Starts building a client for `url`; its scheme picks the backend: `nats://` (also a
+    /// comma-separated list for a cluster, or `host:port`) or `memory://` (in-process).
+    pub fn builder(url: &str) -> ClientBuilder {
+        ClientBuilder::new(url)
+    }
+
     /// Starts building a client of the NATS JetStream KV backend. `servers` is one URL or
     /// several separated by commas, e.g. `nats://127.0.0.1:4222`.
     pub fn nats(servers: &str) -> ClientBuilder {
-        ClientBuilder {
-            nats: NatsOptions {
-                servers: servers
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect(),
-                ..NatsOptions::default()
-            },
-            bucket: BucketOptions {
-                namespace: "fencelock".into(),
-                ..BucketOptions::default()
-            },
-            defaults: Defaults {
-                lease: DEFAULT_LEASE,
-                renew: true,
-                renew_fraction: 1.0 / 3.0,
-                max_hold: None,
-                label: default_label(),
-            },
-        }
+        ClientBuilder::new(servers)
+    }
+
+    /// Starts building a client of the in-process memory backend (for unit tests): clients of
+    /// one process with the same namespace share locks and state.
+    pub fn memory() -> ClientBuilder {
+        ClientBuilder::new("memory://")
     }
 
     /// Wraps an already connected backend (for backends built outside the builder).
-    fn from_backend(backend: Arc<dyn Backend>, defaults: Defaults) -> Client {
+    pub(crate) fn from_backend(backend: Arc<dyn Backend>, defaults: Defaults) -> Client {
         let (close_signal, closed) = watch::channel(false);
         let keys = KeyRegistry::new(backend.clone(), closed);
         Client {
@@ -408,160 +390,4 @@ impl Client {
     pub(crate) fn inner(&self) -> &Arc<ClientInner> {
         &self.inner
     }
-}
-
-impl ClientBuilder {
-    /// Server URLs (replacing those given to [`Client::nats`]).
-    pub fn servers<I, S>(mut self, servers: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.nats.servers = servers.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Token authentication.
-    pub fn token(mut self, token: impl Into<String>) -> Self {
-        self.nats.token = Some(token.into());
-        self
-    }
-
-    /// User and password authentication.
-    pub fn user_password(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
-        self.nats.user = Some(user.into());
-        self.nats.password = Some(password.into());
-        self
-    }
-
-    /// A NATS `.creds` file.
-    pub fn creds_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.nats.creds_file = Some(path.into());
-        self
-    }
-
-    /// An extra root certificate (PEM) to trust.
-    pub fn tls_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
-        self.nats.tls_root_cert = Some(path.into());
-        self
-    }
-
-    /// A client certificate and key (PEM) for mutual TLS.
-    pub fn tls_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
-        self.nats.tls_client_cert = Some(cert.into());
-        self.nats.tls_client_key = Some(key.into());
-        self
-    }
-
-    /// Refuse connections without TLS.
-    pub fn require_tls(mut self, yes: bool) -> Self {
-        self.nats.require_tls = yes;
-        self
-    }
-
-    /// How long to try connecting (default 5 s).
-    pub fn connect_timeout(mut self, t: Duration) -> Self {
-        self.nats.connect_timeout = t;
-        self
-    }
-
-    /// All NATS connection options at once.
-    pub fn nats_options(mut self, opts: NatsOptions) -> Self {
-        self.nats = opts;
-        self
-    }
-
-    /// The namespace: the KV bucket holding this client's locks (default `fencelock`).
-    pub fn namespace(mut self, ns: impl Into<String>) -> Self {
-        self.bucket.namespace = ns.into();
-        self
-    }
-
-    /// Default lease of acquisitions (default 30 s).
-    pub fn lease(mut self, lease: Duration) -> Self {
-        self.defaults.lease = lease;
-        self
-    }
-
-    /// Entries expire this long after their last write (default: never).
-    pub fn object_expiry(mut self, expiry: Duration) -> Self {
-        self.bucket.object_expiry = Some(expiry);
-        self
-    }
-
-    /// Replicas of the bucket's stream (default 1).
-    pub fn replicas(mut self, n: usize) -> Self {
-        self.bucket.replicas = Some(n);
-        self
-    }
-
-    /// File (default) or memory storage for a new bucket.
-    pub fn storage(mut self, storage: Storage) -> Self {
-        self.bucket.storage = Some(storage);
-        self
-    }
-
-    /// Renew leases automatically (default on).
-    pub fn renew(mut self, yes: bool) -> Self {
-        self.defaults.renew = yes;
-        self
-    }
-
-    /// Renew when this fraction of the lease has passed (default 1/3).
-    pub fn renew_fraction(mut self, fraction: f64) -> Self {
-        self.defaults.renew_fraction = fraction;
-        self
-    }
-
-    /// Stop renewing a lock this long after it was acquired, so it lapses (default: no cap).
-    pub fn max_hold(mut self, cap: Duration) -> Self {
-        self.defaults.max_hold = Some(cap);
-        self
-    }
-
-    /// Holder label recorded with every lock (default `pid <n>`).
-    pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.defaults.label = label.into();
-        self
-    }
-
-    /// Connects and creates or binds the namespace's bucket.
-    pub async fn connect(self) -> Result<Client> {
-        self.defaults.validate()?;
-        if let Some(exp) = self.bucket.object_expiry {
-            if exp < self.defaults.lease {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!(
-                        "object_expiry {exp:?} is shorter than the lease {:?}; held locks would \
-                         vanish, so make it longer than any lease",
-                        self.defaults.lease
-                    ),
-                ));
-            }
-        }
-        if let Some(r) = self.bucket.replicas {
-            if !(1..=5).contains(&r) {
-                return Err(Error::new(
-                    ErrorKind::InvalidArgument,
-                    format!("replicas must be between 1 and 5, not {r}"),
-                ));
-            }
-        }
-        let label = self.defaults.label.clone();
-        // Connect on the core runtime so the connection outlives the caller's executor.
-        let backend = crate::runtime::spawn(async move {
-            NatsBackend::connect(&self.nats, &self.bucket, &label)
-                .await
-                .map(|b| (b, self.defaults))
-        })
-        .await
-        .map_err(|e| Error::new(ErrorKind::Backend, format!("connect task failed: {e}")))?;
-        let (backend, defaults) = backend?;
-        Ok(Client::from_backend(Arc::new(backend), defaults))
-    }
-}
-
-fn default_label() -> String {
-    format!("pid {}", std::process::id())
 }

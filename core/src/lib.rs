@@ -24,6 +24,7 @@
 
 mod acquire;
 pub mod backend;
+mod builder;
 mod client;
 mod error;
 mod guard;
@@ -36,8 +37,9 @@ mod waiters;
 
 pub use backend::nats::{NatsOptions, Storage};
 pub use backend::{Holder, LockId};
+pub use builder::ClientBuilder;
 pub use bytes::Bytes;
-pub use client::{Client, ClientBuilder, KeyInfo};
+pub use client::{Client, KeyInfo};
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use guard::{GuardStatus, LockGuard};
 pub use key::{IntoKey, Key, MAX_KEY_LEN};

@@ -6,10 +6,16 @@ use fencelock::{Client, ErrorKind, LockOptions, MAX_KEY_LEN};
 use std::time::Duration;
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_keys_are_refused_before_touching_the_server() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "bad").await;
+conformance!(
+    invalid_keys_are_refused_before_touching_the_server,
+    zero_and_absurd_durations_are_refused_with_the_range,
+    oversized_state_is_refused_naming_the_limit_and_the_lock_and_state_survive,
+    a_closed_client_refuses_everything_and_released_its_locks,
+    a_guard_from_another_client_is_refused,
+);
+
+async fn invalid_keys_are_refused_before_touching_the_server(fx: Fixture) {
+    let c = client(&fx, "bad").await;
     let e = c.acquire("", None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidKey);
     assert!(e.to_string().contains("non-empty"), "{e}");
@@ -30,10 +36,8 @@ async fn invalid_keys_are_refused_before_touching_the_server() {
     assert_eq!(c.get(widest.as_str()).await.unwrap().state, Some(b("ok")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zero_and_absurd_durations_are_refused_with_the_range() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "bad").await;
+async fn zero_and_absurd_durations_are_refused_with_the_range(fx: Fixture) {
+    let c = client(&fx, "bad").await;
     for lease in [Duration::ZERO, ms(1), Duration::from_secs(365 * 24 * 3600)] {
         let e = c
             .acquire_with("k", &LockOptions::default().with_lease(lease))
@@ -43,30 +47,26 @@ async fn zero_and_absurd_durations_are_refused_with_the_range() {
         assert_eq!(e.key(), Some("k"));
         assert!(e.to_string().contains("between 10ms and"), "{e}");
     }
-    let e = builder(&srv, "bad")
+    let e = builder(&fx, "bad")
         .lease(Duration::ZERO)
         .connect()
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-    let e = builder(&srv, "bad")
+    let e = builder(&fx, "bad")
         .renew_fraction(1.5)
         .connect()
         .await
         .unwrap_err();
     assert!(e.to_string().contains("strictly between 0 and 1"), "{e}");
-    let e = builder(&srv, "bad2")
+    let e = builder(&fx, "bad2")
         .lease(Duration::from_secs(60))
         .object_expiry(Duration::from_secs(10))
         .connect()
         .await
         .unwrap_err();
     assert!(e.to_string().contains("shorter than the lease"), "{e}");
-    let e = builder(&srv, "bad")
-        .replicas(0)
-        .connect()
-        .await
-        .unwrap_err();
+    let e = builder(&fx, "bad").replicas(0).connect().await.unwrap_err();
     assert!(e.to_string().contains("between 1 and 5"), "{e}");
     // A zero timeout is one attempt, not an error.
     let g = c.acquire("k", Some(Duration::ZERO)).await.unwrap();
@@ -78,10 +78,8 @@ async fn zero_and_absurd_durations_are_refused_with_the_range() {
     g.release(None).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversized_state_is_refused_naming_the_limit_and_the_lock_and_state_survive() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "bad").await;
+async fn oversized_state_is_refused_naming_the_limit_and_the_lock_and_state_survive(fx: Fixture) {
+    let c = client(&fx, "bad").await;
     let g = c.acquire("k", None).await.unwrap();
     g.put(b("small")).await.unwrap();
     let max = c.max_state_len();
@@ -100,11 +98,9 @@ async fn oversized_state_is_refused_naming_the_limit_and_the_lock_and_state_surv
     assert_eq!(c.get("k").await.unwrap().state.unwrap().len(), max);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_closed_client_refuses_everything_and_released_its_locks() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "bad").await;
-    let other = client(&srv, "bad").await;
+async fn a_closed_client_refuses_everything_and_released_its_locks(fx: Fixture) {
+    let c = client(&fx, "bad").await;
+    let other = client(&fx, "bad").await;
     let g = c.acquire("k", None).await.unwrap();
     g.put(b("kept")).await.unwrap();
     c.close().await;
@@ -130,11 +126,9 @@ async fn a_closed_client_refuses_everything_and_released_its_locks() {
     assert_eq!(g2.initial_state(), Some(&b("kept")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_guard_from_another_client_is_refused() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "bad").await;
-    let bc = client(&srv, "bad").await;
+async fn a_guard_from_another_client_is_refused(fx: Fixture) {
+    let a = client(&fx, "bad").await;
+    let bc = client(&fx, "bad").await;
     let g = a.acquire("k", None).await.unwrap();
     let e = bc.release(&g, None).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
@@ -156,29 +150,29 @@ async fn bad_connection_settings_name_the_problem() {
     let e = Client::nats("nats://[bad").connect().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     let srv = NatsServer::start();
-    let e = builder(&srv, "no.dots").connect().await.unwrap_err();
+    let e = nats_builder(&srv, "no.dots").connect().await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     assert!(e.to_string().contains("letters, digits"), "{e}");
     // An existing bucket with another expiry is reported, not silently reused.
-    builder(&srv, "conf")
+    nats_builder(&srv, "conf")
         .object_expiry(Duration::from_secs(3600))
         .connect()
         .await
         .unwrap();
-    let e = builder(&srv, "conf")
+    let e = nats_builder(&srv, "conf")
         .object_expiry(Duration::from_secs(7200))
         .connect()
         .await
         .unwrap_err();
     assert!(e.to_string().contains("max_age"), "{e}");
     // Binding without asking for a particular expiry is fine.
-    builder(&srv, "conf").connect().await.unwrap();
+    nats_builder(&srv, "conf").connect().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_that_goes_away_gives_backend_errors_naming_it_and_locks_are_lost_not_corrupted() {
     let mut srv = NatsServer::start();
-    let c = builder(&srv, "gone")
+    let c = nats_builder(&srv, "gone")
         .lease(ms(500))
         .connect()
         .await

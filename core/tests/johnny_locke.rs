@@ -5,10 +5,23 @@ mod support;
 use fencelock::{ErrorKind, LockOptions};
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acquire_returns_no_state_for_a_new_key_and_the_stored_state_otherwise() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "jl").await;
+conformance!(
+    acquire_returns_no_state_for_a_new_key_and_the_stored_state_otherwise,
+    acquire_times_out_while_another_client_holds_the_lock,
+    a_waiter_gets_the_lock_and_the_updated_state_after_release,
+    the_lock_expires_after_its_lease,
+    a_custom_per_call_lease_is_honoured,
+    two_clients_keep_data_consistent,
+    try_acquire_is_some_when_free_and_none_when_held,
+    with_lock_releases_when_the_callback_fails,
+    a_with_lock_callback_that_outlives_its_lease_times_out_and_writes_nothing,
+    wait_returns_the_released_state_and_times_out_while_held,
+    release_after_expiry_returns_false_and_keeps_the_old_state,
+    delete_removes_state_and_lock,
+);
+
+async fn acquire_returns_no_state_for_a_new_key_and_the_stored_state_otherwise(fx: Fixture) {
+    let c = client(&fx, "jl").await;
     let g = c.acquire("obj", Some(ms(1000))).await.unwrap();
     assert_eq!(g.initial_state(), None);
     assert!(g.release(Some(b("v1"))).await.unwrap());
@@ -17,11 +30,9 @@ async fn acquire_returns_no_state_for_a_new_key_and_the_stored_state_otherwise()
     g.release(None).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acquire_times_out_while_another_client_holds_the_lock() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "jl").await;
-    let bc = client(&srv, "jl").await;
+async fn acquire_times_out_while_another_client_holds_the_lock(fx: Fixture) {
+    let a = client(&fx, "jl").await;
+    let bc = client(&fx, "jl").await;
     let _g = a.acquire("obj", None).await.unwrap();
     let t = std::time::Instant::now();
     let e = bc.acquire("obj", Some(ms(300))).await.unwrap_err();
@@ -30,11 +41,9 @@ async fn acquire_times_out_while_another_client_holds_the_lock() {
     assert!(t.elapsed() >= ms(300));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiter_gets_the_lock_and_the_updated_state_after_release() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "jl").await;
-    let bc = client(&srv, "jl").await;
+async fn a_waiter_gets_the_lock_and_the_updated_state_after_release(fx: Fixture) {
+    let a = client(&fx, "jl").await;
+    let bc = client(&fx, "jl").await;
     let g = a.acquire("obj", None).await.unwrap();
     let waiter = tokio::spawn(async move {
         let g2 = bc.acquire("obj", Some(ms(5000))).await.unwrap();
@@ -48,16 +57,14 @@ async fn a_waiter_gets_the_lock_and_the_updated_state_after_release() {
     assert_eq!(waiter.await.unwrap(), Some(b("updated")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lock_expires_after_its_lease() {
-    let srv = NatsServer::start();
-    let a = builder(&srv, "jl")
+async fn the_lock_expires_after_its_lease(fx: Fixture) {
+    let a = builder(&fx, "jl")
         .lease(ms(500))
         .renew(false)
         .connect()
         .await
         .unwrap();
-    let bc = client(&srv, "jl").await;
+    let bc = client(&fx, "jl").await;
     let g = a.acquire("obj", None).await.unwrap();
     let t = std::time::Instant::now();
     let g2 = bc.acquire("obj", Some(ms(5000))).await.unwrap();
@@ -66,11 +73,9 @@ async fn the_lock_expires_after_its_lease() {
     assert!(!g.release(Some(b("stale"))).await.unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_custom_per_call_lease_is_honoured() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "jl").await; // default lease 30 s
-    let bc = client(&srv, "jl").await;
+async fn a_custom_per_call_lease_is_honoured(fx: Fixture) {
+    let a = client(&fx, "jl").await; // default lease 30 s
+    let bc = client(&fx, "jl").await;
     let opts = LockOptions::default().with_lease(ms(400)).with_renew(false);
     let g = a.acquire_with("obj", &opts).await.unwrap();
     assert_eq!(g.lease(), ms(400));
@@ -83,10 +88,8 @@ async fn a_custom_per_call_lease_is_honoured() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_clients_keep_data_consistent() {
-    let srv = NatsServer::start();
-    let clients = [client(&srv, "jl").await, client(&srv, "jl").await];
+async fn two_clients_keep_data_consistent(fx: Fixture) {
+    let clients = [client(&fx, "jl").await, client(&fx, "jl").await];
     let mut tasks = Vec::new();
     for i in 0..10 {
         let c = clients[i % 2].clone();
@@ -108,21 +111,17 @@ async fn two_clients_keep_data_consistent() {
     assert_eq!(&s[..], b"10");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn try_acquire_is_some_when_free_and_none_when_held() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "jl").await;
-    let bc = client(&srv, "jl").await;
+async fn try_acquire_is_some_when_free_and_none_when_held(fx: Fixture) {
+    let a = client(&fx, "jl").await;
+    let bc = client(&fx, "jl").await;
     let g = a.try_acquire("obj").await.unwrap().expect("free");
     assert!(bc.try_acquire("obj").await.unwrap().is_none());
     g.release(None).await.unwrap();
     assert!(bc.try_acquire("obj").await.unwrap().is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_lock_releases_when_the_callback_fails() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "jl").await;
+async fn with_lock_releases_when_the_callback_fails(fx: Fixture) {
+    let c = client(&fx, "jl").await;
     let e = c
         .with_lock("obj", Some(ms(1000)), |_| async {
             Err::<Option<fencelock::Bytes>, _>(std::io::Error::other("boom"))
@@ -135,10 +134,8 @@ async fn with_lock_releases_when_the_callback_fails() {
     assert!(g.is_some(), "the lock was released after the failure");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_with_lock_callback_that_outlives_its_lease_times_out_and_writes_nothing() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "jl").await;
+async fn a_with_lock_callback_that_outlives_its_lease_times_out_and_writes_nothing(fx: Fixture) {
+    let c = client(&fx, "jl").await;
     c.with_lock("obj", None, |_| async {
         Ok::<_, std::io::Error>(Some(b("orig")))
     })
@@ -156,11 +153,9 @@ async fn a_with_lock_callback_that_outlives_its_lease_times_out_and_writes_nothi
     assert_eq!(c.get("obj").await.unwrap().state, Some(b("orig")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wait_returns_the_released_state_and_times_out_while_held() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "jl").await;
-    let bc = client(&srv, "jl").await;
+async fn wait_returns_the_released_state_and_times_out_while_held(fx: Fixture) {
+    let a = client(&fx, "jl").await;
+    let bc = client(&fx, "jl").await;
     let g = a.acquire("obj", None).await.unwrap();
     let e = bc.wait("obj", Some(ms(300))).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
@@ -176,10 +171,8 @@ async fn wait_returns_the_released_state_and_times_out_while_held() {
     assert!(a.try_acquire("obj").await.unwrap().is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn release_after_expiry_returns_false_and_keeps_the_old_state() {
-    let srv = NatsServer::start();
-    let c = builder(&srv, "jl")
+async fn release_after_expiry_returns_false_and_keeps_the_old_state(fx: Fixture) {
+    let c = builder(&fx, "jl")
         .lease(ms(300))
         .renew(false)
         .connect()
@@ -194,10 +187,8 @@ async fn release_after_expiry_returns_false_and_keeps_the_old_state() {
     assert_eq!(c.get("obj").await.unwrap().state, Some(b("old")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_removes_state_and_lock() {
-    let srv = NatsServer::start();
-    let c = client(&srv, "jl").await;
+async fn delete_removes_state_and_lock(fx: Fixture) {
+    let c = client(&fx, "jl").await;
     let g = c.acquire("obj", None).await.unwrap();
     g.release(Some(b("v"))).await.unwrap();
     c.delete("obj").await.unwrap();

@@ -5,11 +5,14 @@ mod support;
 use futures::StreamExt;
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn one_leader_at_a_time_and_the_next_takes_over_on_resign() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "elect").await;
-    let bc = client(&srv, "elect").await;
+conformance!(
+    one_leader_at_a_time_and_the_next_takes_over_on_resign,
+    a_leader_that_loses_its_key_is_told,
+);
+
+async fn one_leader_at_a_time_and_the_next_takes_over_on_resign(fx: Fixture) {
+    let a = client(&fx, "elect").await;
+    let bc = client(&fx, "elect").await;
     let lead_a = a.campaign("reconciler", "node-a", None).await.unwrap();
     assert!(lead_a.is_leader());
     assert!(bc
@@ -44,10 +47,8 @@ async fn one_leader_at_a_time_and_the_next_takes_over_on_resign() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_leader_that_loses_its_key_is_told() {
-    let srv = NatsServer::start();
-    let a = builder(&srv, "elect")
+async fn a_leader_that_loses_its_key_is_told(fx: Fixture) {
+    let a = builder(&fx, "elect")
         .lease(ms(300))
         .connect()
         .await

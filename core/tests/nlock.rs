@@ -7,13 +7,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap() {
-    let srv = NatsServer::start();
+conformance!(
+    many_concurrent_acquirers_run_exactly_once_each_and_never_overlap,
+    renewal_keeps_a_lock_well_past_its_lease,
+    without_renewal_the_lock_expires_and_lost_fires,
+    releasing_twice_reports_not_held,
+    a_key_broken_externally_while_held_fires_lost_and_refuses_writes,
+    do_if_free_runs_only_when_free,
+    local_tasks_queue_in_order_and_take_turns_without_timeouts,
+    dropping_a_guard_releases_it,
+    max_hold_caps_renewal,
+    a_waiter_returning_while_the_feed_lingers_is_still_woken,
+);
+
+async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap(fx: Fixture) {
     let clients = [
-        client(&srv, "nl").await,
-        client(&srv, "nl").await,
-        client(&srv, "nl").await,
+        client(&fx, "nl").await,
+        client(&fx, "nl").await,
+        client(&fx, "nl").await,
     ];
     let inside = Arc::new(AtomicUsize::new(0));
     let sections = Arc::new(AtomicUsize::new(0));
@@ -46,11 +57,9 @@ async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap() {
     assert_eq!(tokens.len(), 30, "every acquisition has its own token");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn renewal_keeps_a_lock_well_past_its_lease() {
-    let srv = NatsServer::start();
-    let a = builder(&srv, "nl").lease(ms(300)).connect().await.unwrap();
-    let bc = client(&srv, "nl").await;
+async fn renewal_keeps_a_lock_well_past_its_lease(fx: Fixture) {
+    let a = builder(&fx, "nl").lease(ms(300)).connect().await.unwrap();
+    let bc = client(&fx, "nl").await;
     let g = a.acquire("job", None).await.unwrap();
     let e = bc.acquire("job", Some(ms(1500))).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
@@ -59,10 +68,8 @@ async fn renewal_keeps_a_lock_well_past_its_lease() {
     assert!(g.release(None).await.unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_renewal_the_lock_expires_and_lost_fires() {
-    let srv = NatsServer::start();
-    let a = builder(&srv, "nl")
+async fn without_renewal_the_lock_expires_and_lost_fires(fx: Fixture) {
+    let a = builder(&fx, "nl")
         .lease(ms(300))
         .renew(false)
         .connect()
@@ -77,10 +84,8 @@ async fn without_renewal_the_lock_expires_and_lost_fires() {
     assert_eq!(e.token(), Some(g.token()));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn releasing_twice_reports_not_held() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "nl").await;
+async fn releasing_twice_reports_not_held(fx: Fixture) {
+    let a = client(&fx, "nl").await;
     let g = a.acquire("job", None).await.unwrap();
     assert!(g.release(None).await.unwrap());
     let e = g.release(None).await.unwrap_err();
@@ -90,11 +95,9 @@ async fn releasing_twice_reports_not_held() {
     assert_eq!(e.kind(), ErrorKind::NotHeld);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_key_broken_externally_while_held_fires_lost_and_refuses_writes() {
-    let srv = NatsServer::start();
-    let a = builder(&srv, "nl").lease(ms(600)).connect().await.unwrap();
-    let admin = client(&srv, "nl").await;
+async fn a_key_broken_externally_while_held_fires_lost_and_refuses_writes(fx: Fixture) {
+    let a = builder(&fx, "nl").lease(ms(600)).connect().await.unwrap();
+    let admin = client(&fx, "nl").await;
     let g = a.acquire("job", None).await.unwrap();
     g.put(b("v1")).await.unwrap();
     admin.delete("job").await.unwrap();
@@ -113,11 +116,9 @@ async fn a_key_broken_externally_while_held_fires_lost_and_refuses_writes() {
     assert!(g2.token() > g.token());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn do_if_free_runs_only_when_free() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "nl").await;
-    let bc = client(&srv, "nl").await;
+async fn do_if_free_runs_only_when_free(fx: Fixture) {
+    let a = client(&fx, "nl").await;
+    let bc = client(&fx, "nl").await;
     let ran = a
         .do_if_free("job", |s| async move { s.is_none() })
         .await
@@ -128,10 +129,8 @@ async fn do_if_free_runs_only_when_free() {
     assert_eq!(ran, None);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn local_tasks_queue_in_order_and_take_turns_without_timeouts() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "nl").await;
+async fn local_tasks_queue_in_order_and_take_turns_without_timeouts(fx: Fixture) {
+    let a = client(&fx, "nl").await;
     let g = a.acquire("job", None).await.unwrap();
     let waiters: Vec<_> = (0..5)
         .map(|_| {
@@ -150,13 +149,11 @@ async fn local_tasks_queue_in_order_and_take_turns_without_timeouts() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_waiter_returning_while_the_feed_lingers_is_still_woken() {
+async fn a_waiter_returning_while_the_feed_lingers_is_still_woken(fx: Fixture) {
     // Regression: an idle feed stopped reading its watch during its linger period, so a waiter
     // that came back within it slept until the linger ended (5 s).
-    let srv = NatsServer::start();
-    let a = client(&srv, "nl").await;
-    let bc = client(&srv, "nl").await;
+    let a = client(&fx, "nl").await;
+    let bc = client(&fx, "nl").await;
     for round in 0..3 {
         let g = a.acquire("job", None).await.unwrap();
         let bc2 = bc.clone();
@@ -171,11 +168,9 @@ async fn a_waiter_returning_while_the_feed_lingers_is_still_woken() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dropping_a_guard_releases_it() {
-    let srv = NatsServer::start();
-    let a = client(&srv, "nl").await;
-    let bc = client(&srv, "nl").await;
+async fn dropping_a_guard_releases_it(fx: Fixture) {
+    let a = client(&fx, "nl").await;
+    let bc = client(&fx, "nl").await;
     {
         let _g = a.acquire("job", None).await.unwrap();
     }
@@ -183,10 +178,8 @@ async fn dropping_a_guard_releases_it() {
     assert!(g.release(None).await.unwrap());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn max_hold_caps_renewal() {
-    let srv = NatsServer::start();
-    let a = builder(&srv, "nl")
+async fn max_hold_caps_renewal(fx: Fixture) {
+    let a = builder(&fx, "nl")
         .lease(ms(200))
         .max_hold(ms(400))
         .connect()

@@ -8,6 +8,8 @@ use fencelock::{ErrorKind, LockOptions};
 use std::time::{Duration, Instant};
 use support::*;
 
+conformance!(a_paused_holder_has_its_write_refused_while_the_new_holders_succeeds,);
+
 async fn raw_kv(srv: &NatsServer, bucket: &str) -> jetstream::kv::Store {
     let nc = async_nats::connect(srv.url()).await.unwrap();
     jetstream::new(nc).get_key_value(bucket).await.unwrap()
@@ -16,7 +18,7 @@ async fn raw_kv(srv: &NatsServer, bucket: &str) -> jetstream::kv::Store {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_whose_last_entry_is_a_delete_or_purge_marker_are_acquirable() {
     let srv = NatsServer::start();
-    let c = client(&srv, "tomb").await;
+    let c = nats_client(&srv, "tomb").await;
     let kv = raw_kv(&srv, "tomb").await;
     for (key, purge) in [("deleted key", false), ("purged.key", true)] {
         let g = c.acquire(key, None).await.unwrap();
@@ -27,7 +29,7 @@ async fn keys_whose_last_entry_is_a_delete_or_purge_marker_are_acquirable() {
             kv.delete(encode_key(key)).await.unwrap();
         }
         // A fresh client (no cached revision) and the old one (stale cache) both succeed.
-        let fresh = client(&srv, "tomb").await;
+        let fresh = nats_client(&srv, "tomb").await;
         let g2 = fresh.acquire(key, Some(ms(2000))).await.unwrap();
         assert_eq!(g2.initial_state(), None);
         assert!(g2.token() > g.token());
@@ -40,7 +42,7 @@ async fn keys_whose_last_entry_is_a_delete_or_purge_marker_are_acquirable() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_whose_entry_expired_by_object_expiry_are_acquirable() {
     let srv = NatsServer::start();
-    let c = builder(&srv, "expiring")
+    let c = nats_builder(&srv, "expiring")
         .lease(ms(500))
         .object_expiry(Duration::from_secs(1))
         .connect()
@@ -71,7 +73,7 @@ async fn retry_acquire(c: &fencelock::Client, key: &str) -> fencelock::LockGuard
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_restart_keeps_state_and_token_order() {
     let mut srv = NatsServer::start();
-    let c = client(&srv, "durable").await;
+    let c = nats_client(&srv, "durable").await;
     let mut last = 0;
     for i in 0..3 {
         let g = c.acquire("k", None).await.unwrap();
@@ -89,7 +91,7 @@ async fn a_server_restart_keeps_state_and_token_order() {
     assert_eq!(g.initial_state(), Some(&b("v2")));
     g.release(None).await.unwrap();
     // A client connecting after the restart sees the same.
-    let fresh = client(&srv, "durable").await;
+    let fresh = nats_client(&srv, "durable").await;
     let g = fresh.acquire("k", Some(ms(2000))).await.unwrap();
     assert!(g.token() > last);
 }
@@ -97,8 +99,8 @@ async fn a_server_restart_keeps_state_and_token_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiter_is_woken_after_a_server_restart_by_a_re_established_watch() {
     let mut srv = NatsServer::start();
-    let a = client(&srv, "rewatch").await; // 30 s lease: only the watch can wake the waiter soon
-    let bc = client(&srv, "rewatch").await;
+    let a = nats_client(&srv, "rewatch").await; // 30 s lease: only the watch can wake the waiter soon
+    let bc = nats_client(&srv, "rewatch").await;
     let g = a.acquire("k", None).await.unwrap();
     let waiter = tokio::spawn(async move { bc.acquire("k", Some(Duration::from_secs(20))).await });
     tokio::time::sleep(ms(300)).await;
@@ -126,16 +128,14 @@ async fn a_waiter_is_woken_after_a_server_restart_by_a_re_established_watch() {
     assert_eq!(g2.initial_state(), Some(&b("after restart")));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paused_holder_has_its_write_refused_while_the_new_holders_succeeds() {
-    let srv = NatsServer::start();
-    let slow = builder(&srv, "paused")
+async fn a_paused_holder_has_its_write_refused_while_the_new_holders_succeeds(fx: Fixture) {
+    let slow = builder(&fx, "paused")
         .lease(ms(300))
         .renew(false)
         .connect()
         .await
         .unwrap();
-    let fast = client(&srv, "paused").await;
+    let fast = client(&fx, "paused").await;
     let g_old = slow.acquire("k", None).await.unwrap();
     // The old holder "pauses"; the new one takes over after observing the lease run out.
     let g_new = fast
@@ -155,7 +155,7 @@ async fn a_paused_holder_has_its_write_refused_while_the_new_holders_succeeds() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_values_in_the_bucket_are_reported_not_overwritten() {
     let srv = NatsServer::start();
-    let c = client(&srv, "foreign").await;
+    let c = nats_client(&srv, "foreign").await;
     let kv = raw_kv(&srv, "foreign").await;
     kv.put(encode_key("k"), "not fencelock".into())
         .await

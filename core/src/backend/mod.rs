@@ -1,6 +1,7 @@
 //! The narrow interface every store implements. Everything above it (waiting, lease keeping,
 //! guards, errors) is backend-independent, so a new backend is one more file here.
 
+pub mod memory;
 pub mod nats;
 
 use crate::error::Result;

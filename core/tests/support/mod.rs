@@ -1,20 +1,74 @@
-//! Shared helpers of the integration tests; servers come from `fencelock-testkit`.
+//! Shared helpers of the integration tests. Scenario tests take a [`Fixture`] and are
+//! instantiated once per backend by [`conformance!`], so every backend passes the same tests.
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 pub use fencelock_testkit::NatsServer;
 
-pub async fn client(server: &NatsServer, ns: &str) -> fencelock::Client {
-    fencelock::Client::nats(&server.url())
-        .namespace(ns)
-        .connect()
-        .await
-        .expect("connect")
+/// A backend under test: a real server started for the test, or the in-process store.
+pub enum Fixture {
+    Nats(NatsServer),
+    /// The memory store is process-wide, so each fixture gets its own namespace suffix.
+    Memory(String),
 }
 
-pub fn builder(server: &NatsServer, ns: &str) -> fencelock::ClientBuilder {
-    fencelock::Client::nats(&server.url()).namespace(ns)
+impl Fixture {
+    pub fn nats() -> Fixture {
+        Fixture::Nats(NatsServer::start())
+    }
+
+    pub fn memory() -> Fixture {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        Fixture::Memory(format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+    }
+
+    pub fn builder(&self, ns: &str) -> fencelock::ClientBuilder {
+        match self {
+            Fixture::Nats(srv) => fencelock::Client::nats(&srv.url()).namespace(ns),
+            Fixture::Memory(id) => fencelock::Client::memory().namespace(format!("{ns}-{id}")),
+        }
+    }
+}
+
+/// Instantiates each listed `async fn name(fx: Fixture)` scenario for every backend.
+#[macro_export]
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod nats {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Fixture::nats()).await
+                }
+            )*
+        }
+        mod memory {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Fixture::memory()).await
+                }
+            )*
+        }
+    };
+}
+
+pub async fn client(fx: &Fixture, ns: &str) -> fencelock::Client {
+    fx.builder(ns).connect().await.expect("connect")
+}
+
+pub fn builder(fx: &Fixture, ns: &str) -> fencelock::ClientBuilder {
+    fx.builder(ns)
+}
+
+pub async fn nats_client(srv: &NatsServer, ns: &str) -> fencelock::Client {
+    nats_builder(srv, ns).connect().await.expect("connect")
+}
+
+pub fn nats_builder(srv: &NatsServer, ns: &str) -> fencelock::ClientBuilder {
+    fencelock::Client::nats(&srv.url()).namespace(ns)
 }
 
 pub fn b(s: &str) -> fencelock::Bytes {
