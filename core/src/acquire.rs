@@ -11,8 +11,12 @@ use crate::lease_keeper::{self, KeepPlan};
 use crate::options::Resolved;
 use crate::waiters::{timeout_error, Observer, Woke};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use tokio::sync::{watch, OwnedSemaphorePermit};
+
+/// Pause when a read keeps returning a revision a compare-and-set already found stale.
+const CONFLICT_BACKOFF_MIN: Duration = Duration::from_millis(2);
+const CONFLICT_BACKOFF_MAX: Duration = Duration::from_millis(200);
 
 pub(crate) async fn acquire(
     client: &Arc<ClientInner>,
@@ -32,16 +36,24 @@ pub(crate) async fn acquire(
         None => client.backend.load(&key).await?,
     };
     let mut obs = Observer::new(client.keys.clone(), key.clone(), seen);
+    let mut backoff = CONFLICT_BACKOFF_MIN;
     loop {
         if obs.takeable() {
             let sent = Instant::now();
             match client.backend.acquire(&key, &obs.seen, &hold).await? {
                 Cas::Done(acq) => {
-                    return Ok(guard(client, key, &hold, &obs, acq, sent, permit, &opts));
+                    return Ok(guard(client, key, &hold, acq, sent, permit, &opts));
                 }
                 Cas::Conflict => {
                     client.keys.forget(&key);
+                    let failed = obs.seen.revision;
                     obs.reload().await?;
+                    if obs.seen.revision == failed && obs.takeable() {
+                        // A lagging replica served the revision that just failed: give it time
+                        // instead of spinning on read + compare-and-set.
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(CONFLICT_BACKOFF_MAX);
+                    }
                     continue;
                 }
             }
@@ -123,13 +135,12 @@ fn guard(
     client: &Arc<ClientInner>,
     key: Key,
     hold: &HoldRequest,
-    obs: &Observer,
     acq: crate::backend::Acquired,
     sent: Instant,
     permit: OwnedSemaphorePermit,
     opts: &Resolved,
 ) -> LockGuard {
-    let state = obs.seen.state.clone();
+    let state = acq.state.clone();
     let (status, _) = watch::channel(GuardStatus::Held);
     let shared = Arc::new(GuardShared {
         id: client.next_guard_id(),

@@ -3,6 +3,7 @@
 
 use crate::backend::memory::MemoryBackend;
 use crate::backend::nats::{BucketOptions, NatsBackend, NatsOptions, Storage};
+use crate::backend::redis::{RedisBackend, RedisOptions};
 use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -14,6 +15,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum BackendKind {
     Nats,
+    Redis,
     Memory,
     Unsupported(String),
 }
@@ -22,7 +24,10 @@ enum BackendKind {
 #[derive(Debug, Clone)]
 pub struct ClientBuilder {
     kind: BackendKind,
+    url: String,
     nats: NatsOptions,
+    replication: Option<usize>,
+    replication_timeout: Duration,
     bucket: BucketOptions,
     defaults: Defaults,
 }
@@ -34,10 +39,14 @@ impl ClientBuilder {
             None => BackendKind::Nats,
             Some(s) if matches!(s.as_str(), "nats" | "tls" | "ws" | "wss") => BackendKind::Nats,
             Some(s) if s == "memory" => BackendKind::Memory,
+            Some(s) if s == "redis" => BackendKind::Redis,
             Some(s) => BackendKind::Unsupported(s),
         };
         ClientBuilder {
             kind,
+            url: url.to_owned(),
+            replication: None,
+            replication_timeout: Duration::from_secs(1),
             nats: NatsOptions {
                 servers: url
                     .split(',')
@@ -145,6 +154,19 @@ impl ClientBuilder {
         self
     }
 
+    /// Redis: after each write, wait until `n` replicas acknowledged it (`WAIT`); a write
+    /// that fewer replicas acknowledge in time is reported as a `Backend` error.
+    pub fn replication(mut self, n: usize) -> Self {
+        self.replication = Some(n);
+        self
+    }
+
+    /// Redis: how long `WAIT` may take (default 1 s).
+    pub fn replication_timeout(mut self, t: Duration) -> Self {
+        self.replication_timeout = t;
+        self
+    }
+
     /// File (default) or memory storage for a new bucket.
     pub fn storage(mut self, storage: Storage) -> Self {
         self.bucket.storage = Some(storage);
@@ -187,14 +209,30 @@ impl ClientBuilder {
             BackendKind::Unsupported(scheme) => {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
-                    format!("unsupported URL scheme {scheme:?}; use nats://host:port or memory://"),
+                    format!("unsupported URL scheme {scheme:?}; use nats://host:port, redis://host:port or memory://"),
                 ))
             }
+            BackendKind::Redis => {
+                let opts = RedisOptions {
+                    url: self.url.clone(),
+                    namespace: self.bucket.namespace.clone(),
+                    object_expiry: self.bucket.object_expiry,
+                    replication: self.replication,
+                    replication_timeout: self.replication_timeout,
+                    connect_timeout: self.nats.connect_timeout,
+                };
+                let connected =
+                    crate::runtime::spawn(async move { RedisBackend::connect(&opts).await })
+                        .await
+                        .map_err(|e| {
+                            Error::new(ErrorKind::Backend, format!("connect task failed: {e}"))
+                        })?;
+                Arc::new(connected?)
+            }
             BackendKind::Nats => {
-                let label = self.defaults.label.clone();
                 // Connect on the core runtime so the connection outlives the caller's executor.
                 let connected = crate::runtime::spawn(async move {
-                    NatsBackend::connect(&self.nats, &self.bucket, &label).await
+                    NatsBackend::connect(&self.nats, &self.bucket).await
                 })
                 .await
                 .map_err(|e| Error::new(ErrorKind::Backend, format!("connect task failed: {e}")))?;

@@ -92,7 +92,8 @@ impl std::fmt::Debug for Client {
 
 impl Client {
     /// Starts building a client for `url`; its scheme picks the backend: `nats://` (also a
-    /// comma-separated list for a cluster, or `host:port`) or `memory://` (in-process).
+    /// comma-separated list for a cluster, or `host:port`), `redis://[user:password@]host:port`
+    /// or `memory://` (in-process).
     pub fn builder(url: &str) -> ClientBuilder {
         ClientBuilder::new(url)
     }
@@ -101,6 +102,11 @@ impl Client {
     /// several separated by commas, e.g. `nats://127.0.0.1:4222`.
     pub fn nats(servers: &str) -> ClientBuilder {
         ClientBuilder::new(servers)
+    }
+
+    /// Starts building a client of the Redis backend, e.g. `redis://127.0.0.1:6379`.
+    pub fn redis(url: &str) -> ClientBuilder {
+        ClientBuilder::new(url)
     }
 
     /// Starts building a client of the in-process memory backend (for unit tests): clients of
@@ -127,7 +133,8 @@ impl Client {
     }
 
     fn resolve(&self, key: &Key, opts: &LockOptions, wait: bool) -> Result<Resolved> {
-        Resolved::new(key.as_str(), &self.inner.defaults, opts, wait)
+        let max_lease = self.inner.backend.max_lease();
+        Resolved::new(key.as_str(), &self.inner.defaults, opts, wait, max_lease)
     }
 
     /// The servers this client talks to.

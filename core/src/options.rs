@@ -122,9 +122,27 @@ pub(crate) struct Resolved {
 }
 
 impl Resolved {
-    pub fn new(key: &str, d: &Defaults, o: &LockOptions, wait: bool) -> Result<Resolved> {
+    pub fn new(
+        key: &str,
+        d: &Defaults,
+        o: &LockOptions,
+        wait: bool,
+        max_lease: Option<Duration>,
+    ) -> Result<Resolved> {
         let lease = o.lease.unwrap_or(d.lease);
         check_lease(Some(key), lease)?;
+        if let Some(max) = max_lease.filter(|m| lease > *m) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "lease {lease:?} for key {key:?} is longer than the namespace's object expiry \
+                     {max:?}: the entry would expire while held; use a shorter lease"
+                ),
+            )
+            .with_key(key));
+        }
+        // Whole milliseconds, as recorded in the store, so holder and observers agree.
+        let lease = Duration::from_millis(lease.as_millis() as u64);
         Ok(Resolved {
             lease,
             renew: o.renew.unwrap_or(d.renew),

@@ -24,7 +24,8 @@ type Feed = watch::Sender<Option<Snapshot>>;
 #[derive(Default)]
 struct Slot {
     gate: Option<Arc<Semaphore>>,
-    cached: Option<Snapshot>,
+    /// This client's last write, with the connection epoch it was learned in.
+    cached: Option<(u64, Snapshot)>,
     feed: Option<Feed>,
 }
 
@@ -82,16 +83,21 @@ impl KeyRegistry {
 
     /// The snapshot this client last wrote for `key`, if it still remembers it.
     pub fn cached(&self, key: &Key) -> Option<Snapshot> {
-        self.with_slot(key, |s| s.cached.clone())
+        let epoch = self.backend.epoch();
+        self.with_slot(key, |s| match &s.cached {
+            Some((e, snap)) if *e == epoch => Some(snap.clone()),
+            _ => None,
+        })
     }
 
     /// Records a snapshot this client wrote, and tells local waiters.
     pub fn remember(&self, key: &Key, snap: Snapshot) {
+        let epoch = self.backend.epoch();
         self.with_slot(key, |s| {
             if let Some(feed) = &s.feed {
                 publish(feed, &snap);
             }
-            s.cached = Some(snap);
+            s.cached = Some((epoch, snap));
         })
     }
 

@@ -165,8 +165,29 @@ async fn bad_connection_settings_name_the_problem() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("max_age"), "{e}");
-    // Binding without asking for a particular expiry is fine.
-    nats_builder(&srv, "conf").connect().await.unwrap();
+    // Binding without asking for a particular expiry is fine...
+    let c = nats_builder(&srv, "conf").connect().await.unwrap();
+    // ...but a lease the bucket would expire under its holder is refused, per call or default.
+    let e = c
+        .acquire_with(
+            "k",
+            &LockOptions::default().with_lease(Duration::from_secs(7200)),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(
+        e.to_string()
+            .contains("longer than the namespace's object expiry"),
+        "{e}"
+    );
+    let long_default = nats_builder(&srv, "conf")
+        .lease(Duration::from_secs(7200))
+        .connect()
+        .await
+        .unwrap();
+    let e = long_default.acquire("k", None).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -167,6 +167,10 @@ impl Backend for MemoryBackend {
         MAX_STATE_LEN
     }
 
+    fn max_lease(&self) -> Option<Duration> {
+        self.store.object_expiry
+    }
+
     async fn load(&self, key: &Key) -> Result<Snapshot> {
         Ok(self.store.lock().current(key, self.store.object_expiry))
     }
@@ -196,6 +200,7 @@ impl Backend for MemoryBackend {
             Cas::Done(s) => Cas::Done(Acquired {
                 revision: s.revision,
                 token: s.revision,
+                state: s.state,
             }),
             Cas::Conflict => Cas::Conflict,
         })

@@ -3,6 +3,7 @@
 
 pub mod memory;
 pub mod nats;
+pub mod redis;
 
 use crate::error::Result;
 use crate::key::Key;
@@ -112,12 +113,14 @@ pub enum Cas<T> {
 }
 
 /// A successful acquisition.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Acquired {
     /// Revision of the acquiring write.
     pub revision: u64,
     /// The fencing token, strictly increasing per key.
     pub token: u64,
+    /// The state at the moment of acquisition.
+    pub state: Option<Bytes>,
 }
 
 /// The operations a store provides. Every write is a compare-and-set, so a holder that lost the
@@ -129,6 +132,18 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Largest state in bytes the store accepts with this backend's overhead.
     fn max_state_len(&self) -> usize;
+
+    /// Longest lease the store can honour: a held entry must not expire under its holder
+    /// (NATS bucket `max_age`). `None`: no limit.
+    fn max_lease(&self) -> Option<std::time::Duration> {
+        None
+    }
+
+    /// Changes whenever the connection was re-established. Revisions learned in an earlier
+    /// epoch are not trusted for a blind compare-and-set: the store may have been reset.
+    fn epoch(&self) -> u64 {
+        0
+    }
 
     /// Reads the current snapshot of `key`.
     async fn load(&self, key: &Key) -> Result<Snapshot>;

@@ -13,6 +13,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use key_codec::{decode as decode_key, encode as encode_key};
@@ -95,16 +97,13 @@ pub struct NatsBackend {
     kv: kv::Store,
     server: String,
     max_state_len: usize,
+    max_age: Option<Duration>,
+    epoch: Arc<AtomicU64>,
 }
 
 impl NatsBackend {
-    /// Connects and creates or binds the namespace's bucket. `label_len` is the longest holder
-    /// label this client writes, reserved from the state budget.
-    pub async fn connect(
-        opts: &NatsOptions,
-        bucket: &BucketOptions,
-        label: &str,
-    ) -> Result<NatsBackend> {
+    /// Connects and creates or binds the namespace's bucket.
+    pub async fn connect(opts: &NatsOptions, bucket: &BucketOptions) -> Result<NatsBackend> {
         validate_bucket_name(&bucket.namespace)?;
         if opts.servers.is_empty() {
             return Err(Error::new(
@@ -123,7 +122,17 @@ impl NatsBackend {
             })?;
             addrs.push(addr);
         }
-        let client = async_nats::connect_with_options(addrs, connect_options(opts).await?)
+        let epoch = Arc::new(AtomicU64::new(0));
+        let on_event = epoch.clone();
+        let options = connect_options(opts).await?.event_callback(move |event| {
+            let on_event = on_event.clone();
+            async move {
+                if matches!(event, async_nats::Event::Connected) {
+                    on_event.fetch_add(1, Ordering::AcqRel);
+                }
+            }
+        });
+        let client = async_nats::connect_with_options(addrs, options)
             .await
             .map_err(|e| Error::backend(&server, "connecting", None, e))?;
         let js = jetstream::new(client.clone());
@@ -137,12 +146,17 @@ impl NatsBackend {
         if max_value > 0 {
             limit = limit.min(max_value as usize);
         }
-        let max_state_len = limit.saturating_sub(entry::overhead(label) + HEADER_MARGIN);
+        // Room for the longest label any call may record, not just this client's default.
+        let max_state_len =
+            limit.saturating_sub(entry::FIXED_HEADER_LEN + entry::MAX_LABEL_LEN + HEADER_MARGIN);
+        let max_age = Some(status.info.config.max_age).filter(|d| !d.is_zero());
         Ok(NatsBackend {
             client,
             kv,
             server,
             max_state_len,
+            max_age,
+            epoch,
         })
     }
 
@@ -184,6 +198,14 @@ impl Backend for NatsBackend {
         self.max_state_len
     }
 
+    fn max_lease(&self) -> Option<Duration> {
+        self.max_age
+    }
+
+    fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Acquire)
+    }
+
     async fn load(&self, key: &Key) -> Result<Snapshot> {
         match self.kv.entry(key_codec::encode(key.as_str())).await {
             Ok(None) => Ok(Snapshot::empty(0)),
@@ -208,9 +230,11 @@ impl Backend for NatsBackend {
         let value = entry::encode(Some(&holder), 0, seen.state.as_ref());
         Ok(
             match self.write("acquiring", key, seen.revision, value).await? {
+                // The compare-and-set proves the state is still the one carried over.
                 Cas::Done(revision) => Cas::Done(Acquired {
                     revision,
                     token: revision,
+                    state: seen.state.clone(),
                 }),
                 Cas::Conflict => Cas::Conflict,
             },
@@ -431,8 +455,8 @@ fn check_compatible(
         Err(Error::new(
             ErrorKind::InvalidArgument,
             format!(
-                "bucket {ns:?} on {server} exists with {what}; use the existing setting, another \
-                 namespace, or delete the bucket (nats kv del {ns})"
+                "bucket {ns:?} on {server} exists with {what}; use the existing setting or another \
+                 namespace (deleting a bucket in use restarts its fencing tokens)"
             ),
         ))
     };

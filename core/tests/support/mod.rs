@@ -5,11 +5,12 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-pub use fencelock_testkit::NatsServer;
+pub use fencelock_testkit::{NatsServer, RedisServer};
 
 /// A backend under test: a real server started for the test, or the in-process store.
 pub enum Fixture {
     Nats(NatsServer),
+    Redis(RedisServer),
     /// The memory store is process-wide, so each fixture gets its own namespace suffix.
     Memory(String),
 }
@@ -17,6 +18,10 @@ pub enum Fixture {
 impl Fixture {
     pub fn nats() -> Fixture {
         Fixture::Nats(NatsServer::start())
+    }
+
+    pub fn redis() -> Fixture {
+        Fixture::Redis(RedisServer::start())
     }
 
     pub fn memory() -> Fixture {
@@ -27,6 +32,7 @@ impl Fixture {
     pub fn builder(&self, ns: &str) -> fencelock::ClientBuilder {
         match self {
             Fixture::Nats(srv) => fencelock::Client::nats(&srv.url()).namespace(ns),
+            Fixture::Redis(srv) => fencelock::Client::redis(&srv.url()).namespace(ns),
             Fixture::Memory(id) => fencelock::Client::memory().namespace(format!("{ns}-{id}")),
         }
     }
@@ -41,6 +47,14 @@ macro_rules! conformance {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     super::$name($crate::support::Fixture::nats()).await
+                }
+            )*
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Fixture::redis()).await
                 }
             )*
         }

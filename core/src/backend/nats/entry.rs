@@ -49,8 +49,8 @@ impl std::fmt::Display for DecodeError {
             ),
             DecodeError::NewerVersion(v) => write!(
                 f,
-                "the entry uses format version {v}, newer than this fencelock's {VERSION}; \
-                 upgrade fencelock"
+                "the entry uses format version {v}, which this fencelock (format {VERSION}) \
+                 cannot read; upgrade fencelock"
             ),
             DecodeError::Truncated => f.write_str("the entry is truncated"),
         }
@@ -58,11 +58,6 @@ impl std::fmt::Display for DecodeError {
 }
 
 impl std::error::Error for DecodeError {}
-
-/// Bytes an entry adds around the state for a holder `label`.
-pub fn overhead(label: &str) -> usize {
-    FIXED_HEADER_LEN + clip_label(label).len()
-}
 
 fn clip_label(label: &str) -> &str {
     if label.len() <= MAX_LABEL_LEN {

@@ -1,0 +1,472 @@
+//! Redis (6.2+) and Valkey backend, specified in `docs/PROTOCOL-redis.md`. Each multi-step
+//! operation is one Lua script over three keys sharing a hash slot: the lock (with a `PX`
+//! lease the server expires), a hash with the fencing counter and a change revision, and the
+//! state. Releases and deletes publish a notice on the namespace's channel; waiters fall back
+//! to the lock's own TTL because pub/sub may drop messages.
+
+mod scripts;
+mod watch;
+
+use crate::backend::{Acquired, Backend, Cas, Held, HoldRequest, Holder, LockId, Snapshot};
+use crate::error::{Error, ErrorKind, Result};
+use crate::key::Key;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::stream::BoxStream;
+use redis::aio::ConnectionManager;
+use redis::Value;
+use std::time::Duration;
+
+/// Largest state accepted: Redis strings may hold 512 MiB, but a lock's state travels in every
+/// acquisition, so fencelock keeps the same 1 MiB ceiling as a default NATS server.
+pub const MAX_STATE_LEN: usize = 1024 * 1024;
+
+/// How to reach Redis and how durable writes must be.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// `redis://[user:password@]host:port[/db]`.
+    pub url: String,
+    /// Key prefix and notice channel of this client's locks.
+    pub namespace: String,
+    /// State keys expire this long after their last write; `None` keeps them.
+    pub object_expiry: Option<Duration>,
+    /// After each write, wait until this many replicas acknowledged it (`WAIT`).
+    pub replication: Option<usize>,
+    /// How long `WAIT` may take before the write is reported as under-replicated.
+    pub replication_timeout: Duration,
+    /// How long to try connecting.
+    pub connect_timeout: Duration,
+}
+
+/// The Redis backend.
+pub struct RedisBackend {
+    conn: ConnectionManager,
+    client: redis::Client,
+    server: String,
+    prefix: String,
+    channel: String,
+    object_expiry_ms: u64,
+    replication: Option<usize>,
+    replication_timeout_ms: u64,
+    feeds: watch::Feeds,
+}
+
+/// The three keys of one resource; `{…}` makes Redis Cluster place them in one slot.
+struct Keys {
+    lock: Vec<u8>,
+    meta: Vec<u8>,
+    state: Vec<u8>,
+}
+
+impl RedisBackend {
+    /// Connects and checks the server answers.
+    pub async fn connect(opts: &RedisOptions) -> Result<RedisBackend> {
+        validate_namespace(&opts.namespace)?;
+        let server = redact(&opts.url);
+        let client = redis::Client::open(opts.url.as_str()).map_err(|e| {
+            Error::new(
+                ErrorKind::InvalidArgument,
+                format!("{server:?} is not a Redis URL ({e}); use redis://host:port"),
+            )
+        })?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(opts.connect_timeout))
+            .set_number_of_retries(1);
+        let conn = tokio::time::timeout(
+            opts.connect_timeout,
+            client.get_connection_manager_with_config(config),
+        )
+        .await
+        .map_err(|_| Error::backend(&server, "connecting", None, "timed out"))?
+        .map_err(|e| Error::backend(&server, "connecting", None, e))?;
+        let prefix = format!("fencelock:{}:", opts.namespace);
+        let channel = format!("fencelock:{}:notices", opts.namespace);
+        Ok(RedisBackend {
+            feeds: watch::Feeds::new(client.clone(), channel.clone(), server.clone()),
+            conn,
+            client,
+            server,
+            prefix,
+            channel,
+            object_expiry_ms: opts
+                .object_expiry
+                .map(|d| d.as_millis().max(1) as u64)
+                .unwrap_or(0),
+            replication: opts.replication.filter(|n| *n > 0),
+            replication_timeout_ms: opts.replication_timeout.as_millis().max(1) as u64,
+        })
+    }
+
+    fn keys(&self, key: &Key) -> Keys {
+        let base = |suffix: &str| {
+            let mut k = Vec::with_capacity(self.prefix.len() + key.as_str().len() + 8);
+            k.extend_from_slice(self.prefix.as_bytes());
+            k.push(b'{');
+            k.extend_from_slice(key.as_str().as_bytes());
+            k.push(b'}');
+            k.extend_from_slice(suffix.as_bytes());
+            k
+        };
+        Keys {
+            lock: base(":lock"),
+            meta: base(":meta"),
+            state: base(":state"),
+        }
+    }
+
+    fn err(&self, op: &str, key: &Key, e: impl Into<crate::error::BoxError>) -> Error {
+        Error::backend(&self.server, op, Some(key.as_str()), e)
+    }
+
+    /// Runs a script, then `WAIT`s for replicas in the same round trip when configured.
+    async fn run(
+        &self,
+        op: &str,
+        key: &Key,
+        script: &redis::Script,
+        keys: &Keys,
+        args: &[&[u8]],
+    ) -> Result<Value> {
+        let mut inv = script.prepare_invoke();
+        inv.key(&keys.lock).key(&keys.meta).key(&keys.state);
+        inv.arg(self.channel.as_bytes())
+            .arg(key.as_str().as_bytes());
+        for a in args {
+            inv.arg(*a);
+        }
+        let mut conn = self.conn.clone();
+        let Some(n) = self.replication else {
+            return inv
+                .invoke_async(&mut conn)
+                .await
+                .map_err(|e| self.err(op, key, e));
+        };
+        // EVALSHA and WAIT pipelined: one round trip. Load the script first if needed.
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(&inv)
+            .cmd("WAIT")
+            .arg(n)
+            .arg(self.replication_timeout_ms);
+        let res: RedisResult<(Value, usize)> = pipe.query_async(&mut conn).await;
+        let (value, acked) = match res {
+            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+                inv.load_async(&mut conn)
+                    .await
+                    .map_err(|e| self.err(op, key, e))?;
+                pipe.query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.err(op, key, e))?
+            }
+            other => other.map_err(|e| self.err(op, key, e))?,
+        };
+        if acked < n {
+            return Err(Error::new(
+                ErrorKind::Backend,
+                format!(
+                    "{op} of key {:?} was applied on the primary {} but only {acked} of {n} \
+                     replicas acknowledged it within {} ms; the write may be lost on failover, \
+                     so check replica health or lower `replication`",
+                    key.as_str(),
+                    self.server,
+                    self.replication_timeout_ms
+                ),
+            )
+            .with_key(key.as_str()));
+        }
+        Ok(value)
+    }
+
+    fn expiry_arg(&self) -> Vec<u8> {
+        self.object_expiry_ms.to_string().into_bytes()
+    }
+}
+
+type RedisResult<T> = redis::RedisResult<T>;
+
+fn as_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Int(i) => u64::try_from(*i).ok(),
+        Value::BulkString(b) => std::str::from_utf8(b).ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_bytes(v: &Value) -> Option<Bytes> {
+    match v {
+        Value::BulkString(b) => Some(Bytes::copy_from_slice(b)),
+        _ => None,
+    }
+}
+
+fn array(v: Value) -> Vec<Value> {
+    match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    }
+}
+
+/// Lock values are `<lock id hex>:<token>:<lease ms>:<label>` (written by the acquire script).
+fn decode_holder(v: &[u8]) -> Option<Holder> {
+    let s = std::str::from_utf8(v).ok()?;
+    let mut parts = s.splitn(4, ':');
+    let id_hex = parts.next()?;
+    let token = parts.next()?.parse().ok()?;
+    let lease_ms = parts.next()?.parse().ok()?;
+    let label = parts.next().unwrap_or("").to_owned();
+    let mut id = [0u8; 16];
+    if id_hex.len() != 32 {
+        return None;
+    }
+    for (i, b) in id.iter_mut().enumerate() {
+        *b = u8::from_str_radix(id_hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(Holder {
+        lock_id: LockId(id),
+        token,
+        lease: Duration::from_millis(lease_ms),
+        label,
+    })
+}
+
+/// `[lock value, pttl, state, revision]` as returned by the load script.
+fn snapshot_from(server: &str, key: &Key, v: Value) -> Result<Snapshot> {
+    let v = array(v);
+    let holder = match v.first() {
+        Some(Value::BulkString(b)) => Some(decode_holder(b).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Backend,
+                format!(
+                    "the lock of key {:?} on {server} holds a value fencelock did not write; \
+                     give fencelock a namespace of its own",
+                    key.as_str()
+                ),
+            )
+            .with_key(key.as_str())
+        })?),
+        _ => None,
+    };
+    let ttl = v.get(1).and_then(as_u64).map(Duration::from_millis);
+    Ok(Snapshot {
+        revision: v.get(3).and_then(as_u64).unwrap_or(0),
+        store_ttl: holder.as_ref().and(ttl),
+        holder,
+        state: v.get(2).and_then(as_bytes),
+    })
+}
+
+#[async_trait]
+impl Backend for RedisBackend {
+    fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn max_state_len(&self) -> usize {
+        MAX_STATE_LEN
+    }
+
+    async fn load(&self, key: &Key) -> Result<Snapshot> {
+        let keys = self.keys(key);
+        let mut conn = self.conn.clone();
+        let v: Value = scripts::LOAD
+            .key(&keys.lock)
+            .key(&keys.meta)
+            .key(&keys.state)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(|e| self.err("reading", key, e))?;
+        snapshot_from(&self.server, key, v)
+    }
+
+    async fn acquire(
+        &self,
+        key: &Key,
+        _seen: &Snapshot,
+        hold: &HoldRequest,
+    ) -> Result<Cas<Acquired>> {
+        // Redis expires leases itself, so "still free" is checked by the script, not by revision.
+        let keys = self.keys(key);
+        let id = hold.lock_id.to_string();
+        let lease_ms = hold.lease.as_millis().to_string();
+        let v = self
+            .run(
+                "acquiring",
+                key,
+                &scripts::ACQUIRE,
+                &keys,
+                &[id.as_bytes(), lease_ms.as_bytes(), hold.label.as_bytes()],
+            )
+            .await?;
+        let v = array(v);
+        if v.first().and_then(as_u64) != Some(1) {
+            return Ok(Cas::Conflict);
+        }
+        let token = v.get(1).and_then(as_u64).unwrap_or(0);
+        Ok(Cas::Done(Acquired {
+            token,
+            revision: v.get(2).and_then(as_u64).unwrap_or(0),
+            state: v.get(3).and_then(as_bytes),
+        }))
+    }
+
+    async fn refresh(&self, key: &Key, held: &Held) -> Result<Cas<u64>> {
+        let keys = self.keys(key);
+        let id = held.lock_id.to_string();
+        let lease_ms = held.lease.as_millis().to_string();
+        let v = self
+            .run(
+                "renewing the lease",
+                key,
+                &scripts::REFRESH,
+                &keys,
+                &[id.as_bytes(), lease_ms.as_bytes()],
+            )
+            .await?;
+        Ok(as_u64(&v)
+            .filter(|r| *r > 0)
+            .map_or(Cas::Conflict, Cas::Done))
+    }
+
+    async fn put(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<u64>> {
+        let keys = self.keys(key);
+        let id = held.lock_id.to_string();
+        let (has, bytes) = state_args(&state);
+        let lease_ms = held.lease.as_millis().to_string();
+        let v = self
+            .run(
+                "writing state",
+                key,
+                &scripts::PUT,
+                &keys,
+                &[
+                    id.as_bytes(),
+                    has,
+                    bytes,
+                    &self.expiry_arg(),
+                    lease_ms.as_bytes(),
+                ],
+            )
+            .await?;
+        Ok(as_u64(&v)
+            .filter(|r| *r > 0)
+            .map_or(Cas::Conflict, Cas::Done))
+    }
+
+    async fn release(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<Snapshot>> {
+        let keys = self.keys(key);
+        let id = held.lock_id.to_string();
+        let (has, bytes) = state_args(&state);
+        let v = self
+            .run(
+                "releasing",
+                key,
+                &scripts::RELEASE,
+                &keys,
+                &[id.as_bytes(), has, bytes, &self.expiry_arg()],
+            )
+            .await?;
+        Ok(match as_u64(&v).filter(|r| *r > 0) {
+            Some(revision) => Cas::Done(Snapshot {
+                revision,
+                holder: None,
+                state,
+                store_ttl: None,
+            }),
+            None => Cas::Conflict,
+        })
+    }
+
+    async fn delete(&self, key: &Key) -> Result<()> {
+        let keys = self.keys(key);
+        self.run("deleting", key, &scripts::DELETE, &keys, &[])
+            .await
+            .map(|_| ())
+    }
+
+    async fn watch(&self, key: &Key) -> Result<BoxStream<'static, Result<Snapshot>>> {
+        let notices = self.feeds.subscribe(key).await?;
+        let reader = Reader {
+            conn: self.conn.clone(),
+            keys: self.keys(key),
+            server: self.server.clone(),
+            key: key.clone(),
+        };
+        Ok(watch::snapshots(notices, reader))
+    }
+
+    async fn close(&self) {
+        self.feeds.close();
+        drop(self.client.clone());
+    }
+}
+
+/// Reads one key's snapshot for the change feed, independently of the backend's lifetime.
+pub(crate) struct Reader {
+    conn: ConnectionManager,
+    keys: Keys,
+    server: String,
+    key: Key,
+}
+
+impl Reader {
+    pub(crate) async fn read(&mut self) -> Result<Snapshot> {
+        let v: Value = scripts::LOAD
+            .key(&self.keys.lock)
+            .key(&self.keys.meta)
+            .key(&self.keys.state)
+            .invoke_async(&mut self.conn)
+            .await
+            .map_err(|e| Error::backend(&self.server, "reading", Some(self.key.as_str()), e))?;
+        snapshot_from(&self.server, &self.key, v)
+    }
+}
+
+fn state_args(state: &Option<Bytes>) -> (&'static [u8], &[u8]) {
+    match state {
+        Some(s) => (b"1", s.as_ref()),
+        None => (b"0", b""),
+    }
+}
+
+fn validate_namespace(ns: &str) -> Result<()> {
+    if ns.is_empty() || ns.contains(['{', '}']) || ns.len() > 200 {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "namespace {ns:?} cannot prefix Redis keys; use 1 to 200 characters without \
+                 braces"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn holder_values_round_trip_with_colons_in_the_label() {
+        let id = LockId([0xab; 16]);
+        let v = format!("{id}:7:1500:host:42").into_bytes();
+        let h = decode_holder(&v).unwrap();
+        assert_eq!(h.lock_id, id);
+        assert_eq!(h.token, 7);
+        assert_eq!(h.lease, Duration::from_millis(1500));
+        assert_eq!(h.label, "host:42");
+        assert!(decode_holder(b"garbage").is_none());
+    }
+
+    #[test]
+    fn passwords_are_redacted_from_messages() {
+        assert_eq!(redact("redis://u:secret@h:1/0"), "redis://***@h:1/0");
+        assert_eq!(redact("redis://h:1"), "redis://h:1");
+    }
+}

@@ -1,0 +1,98 @@
+//! The Lua scripts of the Redis protocol (see `docs/PROTOCOL-redis.md`). Every script takes
+//! KEYS = [lock, meta, state] of one resource (one hash slot) and ARGV[1..2] = [notice channel,
+//! user key]; the rest of ARGV is per script. A lock value is
+//! `<lock id hex>:<token>:<lease ms>:<label>`; the meta hash holds `token` (the fencing counter,
+//! never reset) and `rev` (bumped by every write, so observers can tell changes apart).
+
+use redis::Script;
+use std::sync::LazyLock;
+
+/// Returns `[lock value, lock pttl, state, rev]`.
+pub static LOAD: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]),
+        redis.call('GET', KEYS[3]), redis.call('HGET', KEYS[2], 'rev')}
+",
+    )
+});
+
+/// ARGV[3..5] = lock id, lease ms, label. Publishes a notice (for leader observers).
+/// Returns `{0}` when held, else `{1, token, rev, state}`.
+pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local token = redis.call('HINCRBY', KEYS[2], 'token', 1)
+local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
+redis.call('SET', KEYS[1], ARGV[3] .. ':' .. token .. ':' .. ARGV[4] .. ':' .. ARGV[5],
+           'PX', ARGV[4])
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return {1, token, rev, redis.call('GET', KEYS[3])}
+",
+    )
+});
+
+/// ARGV[3..4] = lock id, lease ms. Returns the new rev, or 0 when the lock is not ours.
+pub static REFRESH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+return redis.call('HINCRBY', KEYS[2], 'rev', 1)
+",
+    )
+});
+
+/// ARGV[3..7] = lock id, has state (1/0), state, object expiry ms (0: none), lease ms.
+/// Writes the state and restarts the lease. Returns the new rev, or 0 when not ours.
+pub static PUT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
+if ARGV[4] == '1' then
+  if ARGV[6] ~= '0' then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
+  else redis.call('SET', KEYS[3], ARGV[5]) end
+else
+  redis.call('DEL', KEYS[3])
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return redis.call('HINCRBY', KEYS[2], 'rev', 1)
+",
+    )
+});
+
+/// ARGV[3..6] = lock id, has state (1/0), state, object expiry ms (0: none). Writes the state,
+/// frees the lock and publishes a notice. Returns the new rev, or 0 when not ours.
+pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+local v = redis.call('GET', KEYS[1])
+if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
+if ARGV[4] == '1' then
+  if ARGV[6] ~= '0' then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
+  else redis.call('SET', KEYS[3], ARGV[5]) end
+else
+  redis.call('DEL', KEYS[3])
+end
+redis.call('DEL', KEYS[1])
+local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return rev
+",
+    )
+});
+
+/// Deletes lock and state (keeping the fencing counter) and publishes a notice.
+pub static DELETE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+redis.call('DEL', KEYS[1], KEYS[3])
+local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
+redis.call('PUBLISH', ARGV[1], ARGV[2])
+return rev
+",
+    )
+});

@@ -1,0 +1,132 @@
+//! Release notices: one pub/sub subscription per client to the namespace's channel, fanned out
+//! to per-key listeners. Notices are hints (pub/sub drops messages on reconnects), so every
+//! notice triggers a fresh read, a reconnect re-reads every watched key, and waiters also wake
+//! when the lock's own TTL runs out.
+
+use super::Reader;
+use crate::backend::Snapshot;
+use crate::error::Result;
+use crate::key::Key;
+use futures::stream::{BoxStream, StreamExt};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::broadcast;
+
+const BUFFER: usize = 16;
+const RETRY_MIN: Duration = Duration::from_millis(50);
+const RETRY_MAX: Duration = Duration::from_secs(2);
+
+#[derive(Default)]
+struct Inner {
+    listeners: HashMap<Key, broadcast::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    closed: bool,
+}
+
+/// The shared subscription of one client and its per-key listeners.
+pub(crate) struct Feeds {
+    client: redis::Client,
+    channel: String,
+    server: String,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Feeds {
+    pub fn new(client: redis::Client, channel: String, server: String) -> Feeds {
+        Feeds {
+            client,
+            channel,
+            server,
+            inner: Arc::default(),
+        }
+    }
+
+    /// Listens for notices about `key`, starting the shared subscription if needed.
+    pub async fn subscribe(&self, key: &Key) -> Result<broadcast::Receiver<()>> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.listeners.retain(|_, tx| tx.receiver_count() > 0);
+        let rx = inner
+            .listeners
+            .entry(key.clone())
+            .or_insert_with(|| broadcast::channel(BUFFER).0)
+            .subscribe();
+        if inner.task.is_none() && !inner.closed {
+            inner.task = Some(crate::runtime::spawn(listen(
+                self.client.clone(),
+                self.channel.clone(),
+                self.server.clone(),
+                self.inner.clone(),
+            )));
+        }
+        Ok(rx)
+    }
+
+    pub fn close(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.closed = true;
+        if let Some(t) = inner.task.take() {
+            t.abort();
+        }
+        inner.listeners.clear();
+    }
+}
+
+fn notify_all(inner: &Mutex<Inner>) {
+    let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+    for tx in inner.listeners.values() {
+        let _ = tx.send(());
+    }
+}
+
+async fn listen(client: redis::Client, channel: String, server: String, inner: Arc<Mutex<Inner>>) {
+    let mut retry = RETRY_MIN;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+                Ok(()) => {
+                    retry = RETRY_MIN;
+                    // Notices sent while we were away are lost: have everyone re-read.
+                    notify_all(&inner);
+                    let mut messages = pubsub.into_on_message();
+                    while let Some(msg) = messages.next().await {
+                        let Ok(key) = std::str::from_utf8(msg.get_payload_bytes()) else {
+                            continue;
+                        };
+                        let Ok(key) = Key::new(key) else { continue };
+                        let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(tx) = inner.listeners.get(&key) {
+                            let _ = tx.send(());
+                        }
+                    }
+                    tracing::debug!(server = %server, "notice subscription ended; reconnecting");
+                }
+                Err(e) => tracing::debug!(server = %server, error = %e, "cannot subscribe"),
+            },
+            Err(e) => tracing::debug!(server = %server, error = %e, "cannot open pub/sub"),
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(RETRY_MAX);
+    }
+}
+
+/// The key's current snapshot, then a fresh one after every notice.
+pub(crate) fn snapshots(
+    notices: broadcast::Receiver<()>,
+    reader: Reader,
+) -> BoxStream<'static, Result<Snapshot>> {
+    futures::stream::unfold(
+        (notices, reader, true),
+        |(mut notices, mut reader, first)| async move {
+            if !first {
+                match notices.recv().await {
+                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+            let snap = reader.read().await;
+            Some((snap, (notices, reader, false)))
+        },
+    )
+    .boxed()
+}
