@@ -22,6 +22,11 @@
 
 #![deny(missing_docs)]
 
+// The README's example is compiled as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 mod acquire;
 pub mod backend;
 mod builder;
