@@ -22,7 +22,6 @@ test: setup lint test-rust
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
-	cargo test --quiet -p fencelock --doc
 
 RUST_PACKAGES := -p fencelock -p fencelock-testkit -p fencelock-demo -p fencelock-bench -p fencelock-fault-tests
 
