@@ -9,6 +9,7 @@ use std::time::Duration;
 /// A running nats-server with JetStream file storage in a temporary directory.
 pub struct NatsServer {
     child: Option<Child>,
+    extra: Vec<String>,
     /// The client port on 127.0.0.1.
     pub port: u16,
     /// The server's version as it reports it.
@@ -36,10 +37,21 @@ impl NatsServer {
 
     /// Starts a server on a random free port.
     pub fn try_start() -> Result<NatsServer, String> {
+        Self::try_start_with(&[])
+    }
+
+    /// Starts a server with extra arguments, e.g. `["--auth", "token"]`.
+    pub fn start_with(extra: &[&str]) -> NatsServer {
+        Self::try_start_with(extra).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn try_start_with(extra: &[&str]) -> Result<NatsServer, String> {
         let store = tempfile::tempdir().map_err(|e| format!("temp dir for JetStream: {e}"))?;
-        let (child, port, version) = spawn(&store, None)?;
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let (child, port, version) = spawn(&store, None, &extra)?;
         Ok(NatsServer {
             child: Some(child),
+            extra,
             port,
             version,
             store,
@@ -55,7 +67,7 @@ impl NatsServer {
     pub fn restart(&mut self) {
         self.stop();
         let (child, port, _) =
-            spawn(&self.store, Some(self.port)).unwrap_or_else(|e| panic!("{e}"));
+            spawn(&self.store, Some(self.port), &self.extra).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(port, self.port);
         self.child = Some(child);
     }
@@ -75,12 +87,17 @@ impl Drop for NatsServer {
     }
 }
 
-fn spawn(store: &tempfile::TempDir, port: Option<u16>) -> Result<(Child, u16, String), String> {
+fn spawn(
+    store: &tempfile::TempDir,
+    port: Option<u16>,
+    extra: &[String],
+) -> Result<(Child, u16, String), String> {
     let bin = nats_server_binary();
     let port_arg = port.map(|p| p.to_string()).unwrap_or_else(|| "-1".into());
     let mut child = Command::new(&bin)
         .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
         .arg(store.path())
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
