@@ -55,31 +55,51 @@ impl Drop for Worker {
 }
 
 async fn connect(url: &str, ns: &str) -> Client {
-    Client::builder(url).namespace(ns).connect().await.expect("connect")
+    Client::builder(url)
+        .namespace(ns)
+        .connect()
+        .await
+        .expect("connect")
 }
 
 async fn holder_killed(url: &str) {
     let lease = 600u64;
     let mut w = Worker::spawn(&["hold", url, "killed", "k", &lease.to_string()]);
-    let first: u64 = w.line().strip_prefix("ACQUIRED ").expect("ACQUIRED").parse().unwrap();
+    let first: u64 = w
+        .line()
+        .strip_prefix("ACQUIRED ")
+        .expect("ACQUIRED")
+        .parse()
+        .unwrap();
     w.signal("-KILL");
     let c = connect(url, "killed").await;
     let t = Instant::now();
     let g = c.acquire("k", Some(Duration::from_secs(10))).await.unwrap();
     // Within one lease of observation, plus a read and a write.
-    assert!(t.elapsed() < Duration::from_millis(lease * 3), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(lease * 3),
+        "took {:?}",
+        t.elapsed()
+    );
     assert!(g.token() > first);
 }
 
 async fn holder_paused(url: &str) {
     let lease = 500u64;
     let mut w = Worker::spawn(&["hold", url, "paused", "k", &lease.to_string()]);
-    let first: u64 = w.line().strip_prefix("ACQUIRED ").expect("ACQUIRED").parse().unwrap();
+    let first: u64 = w
+        .line()
+        .strip_prefix("ACQUIRED ")
+        .expect("ACQUIRED")
+        .parse()
+        .unwrap();
     w.signal("-STOP");
     let c = connect(url, "paused").await;
     let g = c.acquire("k", Some(Duration::from_secs(10))).await.unwrap();
     assert!(g.token() > first);
-    g.put(fencelock::Bytes::from_static(b"new holder")).await.unwrap();
+    g.put(fencelock::Bytes::from_static(b"new holder"))
+        .await
+        .unwrap();
     w.signal("-CONT");
     w.send("write");
     assert_eq!(w.line(), format!("PUT {}", ErrorKind::Expired));
@@ -131,7 +151,10 @@ async fn history_under_pauses(url: &str) {
         .split(',')
         .map(|t| t.parse().unwrap())
         .collect();
-    assert!(log.windows(2).all(|w| w[0] < w[1]), "tokens not increasing: {log:?}");
+    assert!(
+        log.windows(2).all(|w| w[0] < w[1]),
+        "tokens not increasing: {log:?}"
+    );
     ok.sort();
     assert_eq!(log, ok, "the log holds exactly the acknowledged writes");
     assert_eq!(log.len() + refused, 3 * iterations);

@@ -57,11 +57,17 @@ async fn hold(args: &[String]) -> Result<(), String> {
         if line.map_err(|e| e.to_string())?.trim() != "write" {
             continue;
         }
-        match guard.put(Bytes::from_static(b"written by the paused holder")).await {
+        match guard
+            .put(Bytes::from_static(b"written by the paused holder"))
+            .await
+        {
             Ok(()) => println!("PUT ok"),
             Err(e) => println!("PUT {}", e.kind()),
         }
-        match guard.release(Some(Bytes::from_static(b"released by the paused holder"))).await {
+        match guard
+            .release(Some(Bytes::from_static(b"released by the paused holder")))
+            .await
+        {
             Ok(released) => println!("RELEASED {released}"),
             Err(e) => println!("RELEASED {}", e.kind()),
         }
@@ -98,7 +104,11 @@ async fn increment(args: &[String]) -> Result<(), String> {
             .release(Some(Bytes::from(log)))
             .await
             .map_err(|e| e.to_string())?;
-        println!("{} {}", if released { "OK" } else { "REFUSED" }, guard.token());
+        println!(
+            "{} {}",
+            if released { "OK" } else { "REFUSED" },
+            guard.token()
+        );
     }
     client.close().await;
     Ok(())
