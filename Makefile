@@ -2,9 +2,13 @@
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
+LOGS := .tmp/test-logs
 export FENCELOCK_NATS_SERVER ?= $(abspath $(VENV)/bin/nats-server)
 
-.PHONY: setup demo test test-rust lint bench clean
+RUST_PACKAGES := -p fencelock -p fencelock-testkit -p fencelock-demo -p fencelock-bench \
+	-p fencelock-fault-tests
+
+.PHONY: setup demo test lint test-rust bench clean
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -17,13 +21,15 @@ setup: $(VENV)/.installed
 demo: setup
 	cargo run --quiet --release -p fencelock-demo -- run
 
-test: setup lint test-rust
+# Every suite logs to $(LOGS); the last line adds them up ("all: N passed, M failed").
+test: setup lint
+	@rm -rf $(LOGS) && mkdir -p $(LOGS)
+	set -o pipefail; $(MAKE) --no-print-directory test-rust 2>&1 | tee $(LOGS)/rust.log
+	@python3 scripts/summarize-tests.py $(LOGS)/*.log
 
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
-
-RUST_PACKAGES := -p fencelock -p fencelock-testkit -p fencelock-demo -p fencelock-bench -p fencelock-fault-tests
 
 test-rust: setup
 	cargo test $(RUST_PACKAGES)
@@ -33,4 +39,4 @@ bench: setup
 
 clean:
 	cargo clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .tmp
