@@ -640,6 +640,10 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if it.peek().is_some_and(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
     let args = match parse_args(it) {
         Ok(a) => a,
         Err(msg) => {
