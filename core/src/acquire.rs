@@ -31,7 +31,7 @@ pub(crate) async fn acquire(
         lease: opts.lease,
         label: opts.label.clone(),
     };
-    let seen = match client.keys.cached(&key) {
+    let seen = match client.keys.latest(&key) {
         Some(s) => s,
         None => client.backend.load(&key).await?,
     };
@@ -47,7 +47,11 @@ pub(crate) async fn acquire(
                 Cas::Conflict => {
                     client.keys.forget(&key);
                     let failed = obs.seen.revision;
-                    obs.reload().await?;
+                    // The change feed may already know what beat us; else ask the store.
+                    match client.keys.latest(&key).filter(|s| s.revision > failed) {
+                        Some(newer) => obs.saw(newer),
+                        None => obs.reload().await?,
+                    }
                     if obs.seen.revision == failed && obs.takeable() {
                         // A lagging replica served the revision that just failed: give it time
                         // instead of spinning on read + compare-and-set.

@@ -7,13 +7,15 @@ use crate::error::{BoxError, Error, ErrorKind, Result};
 use crate::guard::{GuardShared, LockGuard};
 use crate::key::{IntoKey, Key};
 use crate::options::{Defaults, LockOptions, Resolved};
-use crate::waiters::{timeout_error, KeyRegistry, Observer, Woke};
+use crate::runtime::on_core;
+use crate::wait;
+use crate::waiters::KeyRegistry;
 use bytes::Bytes;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// What `get` reports about a key.
@@ -170,7 +172,8 @@ impl Client {
     pub async fn acquire_with(&self, key: impl IntoKey, opts: &LockOptions) -> Result<LockGuard> {
         let key = key.into_key()?;
         let resolved = self.resolve(&key, opts, true)?;
-        acquire::acquire(&self.inner, key, resolved).await
+        let inner = self.inner.clone();
+        on_core(async move { acquire::acquire(&inner, key, resolved).await }).await
     }
 
     /// Acquires `key` if it is free now; `Ok(None)` when someone holds it.
@@ -186,7 +189,8 @@ impl Client {
     ) -> Result<Option<LockGuard>> {
         let key = key.into_key()?;
         let resolved = self.resolve(&key, opts, false)?;
-        match acquire::acquire(&self.inner, key, resolved).await {
+        let inner = self.inner.clone();
+        match on_core(async move { acquire::acquire(&inner, key, resolved).await }).await {
             Ok(g) => Ok(Some(g)),
             Err(e) if e.kind() == ErrorKind::Held => Ok(None),
             Err(e) => Err(e),
@@ -297,7 +301,7 @@ impl Client {
             }
             Ok(Ok(new_state)) => {
                 let state = new_state.or(before);
-                if guard.shared.release(Some(state.clone()), false).await? {
+                if guard.release(state.clone()).await? {
                     Ok(state)
                 } else {
                     Err(Error::new(
@@ -323,36 +327,16 @@ impl Client {
         timeout: Option<Duration>,
     ) -> Result<Option<Bytes>> {
         let key = key.into_key()?;
-        self.inner.check_open(&key)?;
-        let started = Instant::now();
-        let deadline = crate::options::deadline(timeout);
-        let snap = self.inner.backend.load(&key).await?;
-        let mut obs = Observer::new(self.inner.keys.clone(), key.clone(), snap);
-        loop {
-            if obs.takeable() {
-                return Ok(obs.seen.state.clone());
-            }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
-                return Err(timeout_error(&key, "waiting for", Some(started.elapsed())));
-            }
-            match obs.wait_change(deadline).await? {
-                Woke::Recheck => {
-                    if obs.takeable() && obs.seen.holder.is_some() {
-                        obs.reload().await?;
-                    }
-                }
-                Woke::Deadline => {
-                    return Err(timeout_error(&key, "waiting for", Some(started.elapsed())))
-                }
-            }
-        }
+        let inner = self.inner.clone();
+        on_core(async move { wait::until_free(&inner, key, timeout).await }).await
     }
 
     /// Reads the state and holder of `key` without locking.
     pub async fn get(&self, key: impl IntoKey) -> Result<KeyInfo> {
         let key = key.into_key()?;
         self.inner.check_open(&key)?;
-        let s = self.inner.backend.load(&key).await?;
+        let inner = self.inner.clone();
+        let s = on_core(async move { inner.backend.load(&key).await }).await?;
         Ok(KeyInfo {
             state: s.state,
             holder: s.holder,
@@ -366,27 +350,15 @@ impl Client {
         let key = key.into_key()?;
         self.inner.check_open(&key)?;
         self.inner.keys.forget(&key);
-        self.inner.backend.delete(&key).await
+        let inner = self.inner.clone();
+        on_core(async move { inner.backend.delete(&key).await }).await
     }
 
     /// Closes the client: stops renewals and watches, releases every lock it holds (keeping
     /// their state), and closes the connection. Later calls fail with `Closed`.
     pub async fn close(&self) {
-        if self.inner.closed.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let held: Vec<Arc<GuardShared>> = {
-            let guards = self.inner.guards.lock().unwrap_or_else(|p| p.into_inner());
-            guards.values().filter_map(Weak::upgrade).collect()
-        };
-        let releases = held.iter().map(|g| async move {
-            if let Err(e) = g.release(None, true).await {
-                tracing::debug!(key = %g.key, error = %e, "release while closing failed");
-            }
-        });
-        futures::future::join_all(releases).await;
-        let _ = self.inner.close_signal.send(true);
-        self.inner.backend.close().await;
+        let inner = self.inner.clone();
+        on_core(async move { close(&inner).await }).await
     }
 
     /// True after [`close`](Self::close).
@@ -396,5 +368,25 @@ impl Client {
 
     pub(crate) fn inner(&self) -> &Arc<ClientInner> {
         &self.inner
+    }
+}
+
+async fn close(inner: &Arc<ClientInner>) {
+    {
+        if inner.closed.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let held: Vec<Arc<GuardShared>> = {
+            let guards = inner.guards.lock().unwrap_or_else(|p| p.into_inner());
+            guards.values().filter_map(Weak::upgrade).collect()
+        };
+        let releases = held.iter().map(|g| async move {
+            if let Err(e) = g.release(None, true).await {
+                tracing::debug!(key = %g.key, error = %e, "release while closing failed");
+            }
+        });
+        futures::future::join_all(releases).await;
+        let _ = inner.close_signal.send(true);
+        inner.backend.close().await;
     }
 }

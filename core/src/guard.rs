@@ -5,6 +5,7 @@ use crate::backend::{Cas, Held, LockId};
 use crate::client::ClientInner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
+use crate::runtime::on_core;
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -316,23 +317,27 @@ impl LockGuard {
 
     /// Writes `state` while keeping the lock (compare-and-set; `Expired` if no longer held).
     pub async fn put(&self, state: impl Into<Option<Bytes>>) -> Result<()> {
-        self.shared.put(state.into()).await
+        let (shared, state) = (self.shared.clone(), state.into());
+        on_core(async move { shared.put(state).await }).await
     }
 
     /// Renews the lease now.
     pub async fn refresh(&self) -> Result<()> {
-        self.shared.refresh().await
+        let shared = self.shared.clone();
+        on_core(async move { shared.refresh().await }).await
     }
 
     /// Releases the lock, writing `state` if given and keeping the current state otherwise.
     /// Returns `false` when the lock had already been lost: then nothing was written.
     pub async fn release(&self, state: Option<Bytes>) -> Result<bool> {
-        self.shared.release(state.map(Some), false).await
+        let shared = self.shared.clone();
+        on_core(async move { shared.release(state.map(Some), false).await }).await
     }
 
     /// Releases the lock and clears its state.
     pub async fn release_clearing_state(&self) -> Result<bool> {
-        self.shared.release(Some(None), false).await
+        let shared = self.shared.clone();
+        on_core(async move { shared.release(Some(None), false).await }).await
     }
 }
 

@@ -38,6 +38,7 @@ mod leader;
 mod lease_keeper;
 mod options;
 pub mod runtime;
+mod wait;
 mod waiters;
 
 pub use backend::nats::{NatsOptions, Storage};

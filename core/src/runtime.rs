@@ -2,8 +2,11 @@
 //! executor (or none) the caller uses. Built lazily and rebuilt in a child after `fork()`,
 //! because a forked child inherits the runtime's memory but none of its threads.
 
+use std::cell::Cell;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Mutex;
+use std::task::{Context, Poll};
 use tokio::runtime::{Builder, Handle, Runtime};
 
 struct Owned {
@@ -12,6 +15,11 @@ struct Owned {
 }
 
 static RUNTIME: Mutex<Option<Owned>> = Mutex::new(None);
+
+thread_local! {
+    /// True on the core runtime's worker threads.
+    static ON_CORE: Cell<bool> = const { Cell::new(false) };
+}
 
 /// A handle to the core runtime of this process.
 pub fn handle() -> Handle {
@@ -29,6 +37,7 @@ pub fn handle() -> Handle {
     let runtime = Builder::new_multi_thread()
         .worker_threads(worker_threads())
         .thread_name("fencelock")
+        .on_thread_start(|| ON_CORE.with(|c| c.set(true)))
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("fencelock cannot start its runtime threads: {e}"));
@@ -62,4 +71,42 @@ where
     F::Output: Send + 'static,
 {
     handle().spawn(fut)
+}
+
+/// Runs `fut` on the core runtime and awaits it from whatever executor the caller uses.
+///
+/// Operations run where the connection and the change feeds live, so replies and wake-ups stay
+/// on one runtime instead of crossing to the caller's for every round trip; only the result
+/// crosses. Already on a core thread, it runs inline. Dropping the returned future cancels the
+/// operation.
+pub(crate) async fn on_core<F>(fut: F) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if ON_CORE.with(Cell::get) {
+        return fut.await;
+    }
+    let task = AbortOnDrop(spawn(fut));
+    match task.await {
+        Ok(out) => out,
+        // The task cannot be cancelled while we await it, so this is a panic: pass it on.
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

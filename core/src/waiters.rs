@@ -81,12 +81,20 @@ impl KeyRegistry {
         })
     }
 
-    /// The snapshot this client last wrote for `key`, if it still remembers it.
-    pub fn cached(&self, key: &Key) -> Option<Snapshot> {
+    /// The newest snapshot this client knows without asking the store: its own last write or
+    /// the key's change feed, whichever is newer.
+    pub fn latest(&self, key: &Key) -> Option<Snapshot> {
         let epoch = self.backend.epoch();
-        self.with_slot(key, |s| match &s.cached {
-            Some((e, snap)) if *e == epoch => Some(snap.clone()),
-            _ => None,
+        self.with_slot(key, |s| {
+            let cached = match &s.cached {
+                Some((e, snap)) if *e == epoch => Some(snap.clone()),
+                _ => None,
+            };
+            let fed = s.feed.as_ref().and_then(|f| f.borrow().clone());
+            match (cached, fed) {
+                (Some(c), Some(f)) => Some(if f.revision > c.revision { f } else { c }),
+                (c, f) => c.or(f),
+            }
         })
     }
 
