@@ -9,6 +9,7 @@ use crate::guard::{GuardShared, GuardStatus, HeldState, LockGuard};
 use crate::key::Key;
 use crate::lease_keeper::{self, KeepPlan};
 use crate::options::Resolved;
+use crate::runtime::Abandoned;
 use crate::waiters::{timeout_error, Observer, Woke};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -22,10 +23,14 @@ pub(crate) async fn acquire(
     client: &Arc<ClientInner>,
     key: Key,
     opts: Resolved,
+    mut abandoned: Abandoned,
 ) -> Result<LockGuard> {
     client.check_open(&key)?;
     let started = Instant::now();
-    let permit = local_turn(client, &key, &opts).await?;
+    let permit = tokio::select! {
+        p = local_turn(client, &key, &opts) => p?,
+        _ = abandoned.wait() => return Err(abandoned_error(&key)),
+    };
     let hold = HoldRequest {
         lock_id: LockId::random(),
         lease: opts.lease,
@@ -68,7 +73,11 @@ pub(crate) async fn acquire(
         if opts.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(timeout_error(&key, "acquiring", Some(started.elapsed())));
         }
-        match obs.wait_change(opts.deadline).await? {
+        let woke = tokio::select! {
+            w = obs.wait_change(opts.deadline) => w?,
+            _ = abandoned.wait() => return Err(abandoned_error(&key)),
+        };
+        match woke {
             Woke::Recheck => {
                 // The lease ran out on our clock: re-read so the takeover targets the latest
                 // revision (a missed renewal would otherwise cost a failed compare-and-set).
@@ -115,6 +124,11 @@ async fn local_turn(
     };
     // The gate is never closed.
     permit.map_err(|_| Error::closed(Some(key.as_str())))
+}
+
+/// The caller stopped waiting (its future was dropped); nobody sees this error.
+fn abandoned_error(key: &Key) -> Error {
+    timeout_error(key, "acquiring (abandoned by the caller)", None)
 }
 
 fn held_error(key: &Key, obs: &Observer) -> Error {

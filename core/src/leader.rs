@@ -42,8 +42,8 @@ impl Leadership {
         &self.guard
     }
 
-    /// Steps down so another candidate can lead.
-    pub async fn resign(self) -> Result<bool> {
+    /// Steps down so another candidate can lead. `false` if leadership was already lost.
+    pub async fn resign(&self) -> Result<bool> {
         self.guard.release(None).await
     }
 }

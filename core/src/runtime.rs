@@ -110,3 +110,45 @@ impl<T> Drop for AbortOnDrop<T> {
         self.0.abort();
     }
 }
+
+/// A cancellation signal for work handed to the core runtime: set when the caller stops
+/// awaiting it.
+#[derive(Clone)]
+pub(crate) struct Abandoned(tokio::sync::watch::Receiver<bool>);
+
+impl Abandoned {
+    /// Resolves once the caller has gone away.
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|gone| *gone).await;
+    }
+}
+
+/// Like [`on_core`], but dropping the returned future does not kill the task mid-flight: it
+/// signals [`Abandoned`], which the task observes where it waits. A write already sent then
+/// completes, and its result (say, a lock guard) is dropped, which undoes it, instead of
+/// leaving a lock in the store that nobody holds.
+pub(crate) async fn on_core_cancellable<F, Fut>(f: F) -> Fut::Output
+where
+    F: FnOnce(Abandoned) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let fut = f(Abandoned(rx));
+    let _signal_on_drop = SignalOnDrop(tx);
+    if ON_CORE.with(Cell::get) {
+        return fut.await;
+    }
+    match spawn(fut).await {
+        Ok(out) => out,
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+struct SignalOnDrop(tokio::sync::watch::Sender<bool>);
+
+impl Drop for SignalOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
+}

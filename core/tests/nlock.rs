@@ -18,6 +18,7 @@ conformance!(
     dropping_a_guard_releases_it,
     max_hold_caps_renewal,
     a_waiter_returning_while_the_feed_lingers_is_still_woken,
+    a_cancelled_acquire_leaves_no_lock_and_no_queue_behind,
 );
 
 async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap(fx: Fixture) {
@@ -197,4 +198,18 @@ async fn max_hold_caps_renewal(fx: Fixture) {
         .await
         .unwrap();
     assert!(g2.token() > g.token());
+}
+
+async fn a_cancelled_acquire_leaves_no_lock_and_no_queue_behind(fx: Fixture) {
+    let a = client(&fx, "nl").await;
+    let bc = client(&fx, "nl").await;
+    let g = a.acquire("job", None).await.unwrap();
+    // The caller gives up (drops the future) while waiting.
+    let gave_up = tokio::time::timeout(ms(200), bc.acquire("job", None)).await;
+    assert!(gave_up.is_err());
+    g.release(Some(b("free"))).await.unwrap();
+    tokio::time::sleep(ms(100)).await;
+    assert_eq!(bc.get("job").await.unwrap().holder, None, "no phantom holder");
+    let g2 = bc.try_acquire("job").await.unwrap().expect("the local queue is clear");
+    assert_eq!(g2.initial_state(), Some(&b("free")));
 }
