@@ -3,7 +3,7 @@
 
 Understands cargo test ("test result: ok. N passed; M failed"), pytest ("N passed, M failed"),
 node --test ("# pass N" / "# fail N"), go test -v ("--- PASS" / "--- FAIL") and ctest
-("N tests failed out of T"). Exits non-zero when anything failed or nothing ran.
+("N tests failed out of T") and plain "N passed, M failed" lines. Exits non-zero when anything failed or nothing ran.
 Usage: summarize-tests.py LOG...
 """
 import re
@@ -18,6 +18,8 @@ PATTERNS = [
     # go test -v
     (re.compile(r"^\s*--- PASS: "), lambda m: (1, 0)),
     (re.compile(r"^\s*--- FAIL: "), lambda m: (0, 1)),
+    # plain closing line of the C, C++ and shell suites: "N passed, M failed"
+    (re.compile(r"^(?:\w+: )?(\d+) passed, (\d+) failed$"), lambda m: (int(m[1]), int(m[2]))),
     # ctest
     (re.compile(r"tests passed, (\d+) tests failed out of (\d+)"), lambda m: (int(m[2]) - int(m[1]), int(m[1]))),
 ]

@@ -1,0 +1,3 @@
+module fencelock.dev/go/fencelock
+
+go 1.22
