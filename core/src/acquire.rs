@@ -2,18 +2,17 @@
 //! revision it knows, and otherwise waits on the key's change feed (never polling) until the
 //! lock is freed or its holder's lease runs out on this process's clock.
 
-use crate::backend::{Cas, Held, HoldRequest, LockId};
+use crate::backend::{Acquired, Cas, Held, HoldRequest, LockId, Snapshot};
 use crate::client::ClientInner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::guard::{GuardShared, GuardStatus, HeldState, LockGuard};
 use crate::key::Key;
 use crate::lease_keeper::{self, KeepPlan};
 use crate::options::Resolved;
-use crate::runtime::Abandoned;
 use crate::waiters::{timeout_error, Observer, Woke};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio::sync::{oneshot, watch, OwnedSemaphorePermit};
 
 /// Pause when a read keeps returning a revision a compare-and-set already found stale.
 const CONFLICT_BACKOFF_MIN: Duration = Duration::from_millis(2);
@@ -23,14 +22,10 @@ pub(crate) async fn acquire(
     client: &Arc<ClientInner>,
     key: Key,
     opts: Resolved,
-    mut abandoned: Abandoned,
 ) -> Result<LockGuard> {
     client.check_open(&key)?;
     let started = Instant::now();
-    let permit = tokio::select! {
-        p = local_turn(client, &key, &opts) => p?,
-        _ = abandoned.wait() => return Err(abandoned_error(&key)),
-    };
+    let permit = local_turn(client, &key, &opts).await?;
     let hold = HoldRequest {
         lock_id: LockId::random(),
         lease: opts.lease,
@@ -45,7 +40,7 @@ pub(crate) async fn acquire(
     loop {
         if obs.takeable() {
             let sent = Instant::now();
-            match client.backend.acquire(&key, &obs.seen, &hold).await? {
+            match take(client, &key, &obs.seen, &hold).await? {
                 Cas::Done(acq) => {
                     return Ok(guard(client, key, &hold, acq, sent, permit, &opts));
                 }
@@ -73,11 +68,7 @@ pub(crate) async fn acquire(
         if opts.deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(timeout_error(&key, "acquiring", Some(started.elapsed())));
         }
-        let woke = tokio::select! {
-            w = obs.wait_change(opts.deadline) => w?,
-            _ = abandoned.wait() => return Err(abandoned_error(&key)),
-        };
-        match woke {
+        match obs.wait_change(opts.deadline).await? {
             Woke::Recheck => {
                 // The lease ran out on our clock: re-read so the takeover targets the latest
                 // revision (a missed renewal would otherwise cost a failed compare-and-set).
@@ -93,6 +84,45 @@ pub(crate) async fn acquire(
             }
         }
     }
+}
+
+/// The acquiring write, safe against the caller giving up: it runs as its own task, so if the
+/// caller's future is dropped while the write is in flight, the write still completes and is
+/// undone at once, instead of leaving a lock in the store that nobody holds or renews.
+async fn take(
+    client: &Arc<ClientInner>,
+    key: &Key,
+    seen: &Snapshot,
+    hold: &HoldRequest,
+) -> Result<Cas<Acquired>> {
+    let (tx, rx) = oneshot::channel();
+    let (c, k, s, h) = (client.clone(), key.clone(), seen.clone(), hold.clone());
+    tokio::spawn(async move {
+        let out = c.backend.acquire(&k, &s, &h).await;
+        if let Err(Ok(Cas::Done(acq))) = tx.send(out) {
+            let held = Held {
+                revision: acq.revision,
+                token: acq.token,
+                lock_id: h.lock_id,
+                lease: h.lease,
+                label: h.label,
+                state: acq.state.clone(),
+            };
+            if let Ok(Cas::Done(snap)) = c.backend.release(&k, &held, acq.state).await {
+                c.keys.remember(&k, snap);
+            }
+        }
+    });
+    rx.await.unwrap_or_else(|_| {
+        Err(Error::new(
+            ErrorKind::Backend,
+            format!(
+                "the acquiring write of key {:?} was interrupted",
+                key.as_str()
+            ),
+        )
+        .with_key(key.as_str()))
+    })
 }
 
 /// Waits (or, for try-acquire, checks) for this client's turn at `key`.
@@ -126,11 +156,6 @@ async fn local_turn(
     permit.map_err(|_| Error::closed(Some(key.as_str())))
 }
 
-/// The caller stopped waiting (its future was dropped); nobody sees this error.
-fn abandoned_error(key: &Key) -> Error {
-    timeout_error(key, "acquiring (abandoned by the caller)", None)
-}
-
 fn held_error(key: &Key, obs: &Observer) -> Error {
     let who = obs
         .seen
@@ -153,7 +178,7 @@ fn guard(
     client: &Arc<ClientInner>,
     key: Key,
     hold: &HoldRequest,
-    acq: crate::backend::Acquired,
+    acq: Acquired,
     sent: Instant,
     permit: OwnedSemaphorePermit,
     opts: &Resolved,

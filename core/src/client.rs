@@ -7,7 +7,7 @@ use crate::error::{BoxError, Error, ErrorKind, Result};
 use crate::guard::{GuardShared, LockGuard};
 use crate::key::{IntoKey, Key};
 use crate::options::{Defaults, LockOptions, Resolved};
-use crate::runtime::{on_core, on_core_cancellable};
+use crate::runtime::on_core;
 use crate::wait;
 use crate::waiters::KeyRegistry;
 use bytes::Bytes;
@@ -173,10 +173,7 @@ impl Client {
         let key = key.into_key()?;
         let resolved = self.resolve(&key, opts, true)?;
         let inner = self.inner.clone();
-        on_core_cancellable(
-            |gone| async move { acquire::acquire(&inner, key, resolved, gone).await },
-        )
-        .await
+        on_core(async move { acquire::acquire(&inner, key, resolved).await }).await
     }
 
     /// Acquires `key` if it is free now; `Ok(None)` when someone holds it.
@@ -193,9 +190,7 @@ impl Client {
         let key = key.into_key()?;
         let resolved = self.resolve(&key, opts, false)?;
         let inner = self.inner.clone();
-        let attempt = on_core_cancellable(|gone| async move {
-            acquire::acquire(&inner, key, resolved, gone).await
-        });
+        let attempt = on_core(async move { acquire::acquire(&inner, key, resolved).await });
         match attempt.await {
             Ok(g) => Ok(Some(g)),
             Err(e) if e.kind() == ErrorKind::Held => Ok(None),

@@ -73,18 +73,15 @@ where
     handle().spawn(fut)
 }
 
-/// Runs `fut` on the core runtime and awaits it from whatever executor the caller uses.
-///
-/// Operations run where the connection and the change feeds live, so replies and wake-ups stay
-/// on one runtime instead of crossing to the caller's for every round trip; only the result
-/// crosses. Already on a core thread, it runs inline. Dropping the returned future cancels the
-/// operation.
+/// Runs `fut` so that any executor can await it: inline when the caller is on a tokio runtime
+/// (its timers and I/O work there, and no hop between runtimes is paid per operation), else on
+/// the core runtime. Dropping the returned future cancels the operation.
 pub(crate) async fn on_core<F>(fut: F) -> F::Output
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    if ON_CORE.with(Cell::get) {
+    if ON_CORE.with(Cell::get) || Handle::try_current().is_ok() {
         return fut.await;
     }
     let task = AbortOnDrop(spawn(fut));
@@ -108,47 +105,5 @@ impl<T> Future for AbortOnDrop<T> {
 impl<T> Drop for AbortOnDrop<T> {
     fn drop(&mut self) {
         self.0.abort();
-    }
-}
-
-/// A cancellation signal for work handed to the core runtime: set when the caller stops
-/// awaiting it.
-#[derive(Clone)]
-pub(crate) struct Abandoned(tokio::sync::watch::Receiver<bool>);
-
-impl Abandoned {
-    /// Resolves once the caller has gone away.
-    pub async fn wait(&mut self) {
-        let _ = self.0.wait_for(|gone| *gone).await;
-    }
-}
-
-/// Like [`on_core`], but dropping the returned future does not kill the task mid-flight: it
-/// signals [`Abandoned`], which the task observes where it waits. A write already sent then
-/// completes, and its result (say, a lock guard) is dropped, which undoes it, instead of
-/// leaving a lock in the store that nobody holds.
-pub(crate) async fn on_core_cancellable<F, Fut>(f: F) -> Fut::Output
-where
-    F: FnOnce(Abandoned) -> Fut,
-    Fut: Future + Send + 'static,
-    Fut::Output: Send + 'static,
-{
-    let (tx, rx) = tokio::sync::watch::channel(false);
-    let fut = f(Abandoned(rx));
-    let _signal_on_drop = SignalOnDrop(tx);
-    if ON_CORE.with(Cell::get) {
-        return fut.await;
-    }
-    match spawn(fut).await {
-        Ok(out) => out,
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
-}
-
-struct SignalOnDrop(tokio::sync::watch::Sender<bool>);
-
-impl Drop for SignalOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.send(true);
     }
 }

@@ -19,6 +19,7 @@ conformance!(
     max_hold_caps_renewal,
     a_waiter_returning_while_the_feed_lingers_is_still_woken,
     a_cancelled_acquire_leaves_no_lock_and_no_queue_behind,
+    an_acquire_dropped_while_its_write_is_in_flight_is_undone,
 );
 
 async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap(fx: Fixture) {
@@ -209,7 +210,32 @@ async fn a_cancelled_acquire_leaves_no_lock_and_no_queue_behind(fx: Fixture) {
     assert!(gave_up.is_err());
     g.release(Some(b("free"))).await.unwrap();
     tokio::time::sleep(ms(100)).await;
-    assert_eq!(bc.get("job").await.unwrap().holder, None, "no phantom holder");
-    let g2 = bc.try_acquire("job").await.unwrap().expect("the local queue is clear");
+    assert_eq!(
+        bc.get("job").await.unwrap().holder,
+        None,
+        "no phantom holder"
+    );
+    let g2 = bc
+        .try_acquire("job")
+        .await
+        .unwrap()
+        .expect("the local queue is clear");
     assert_eq!(g2.initial_state(), Some(&b("free")));
+}
+
+async fn an_acquire_dropped_while_its_write_is_in_flight_is_undone(fx: Fixture) {
+    let c = client(&fx, "nl").await;
+    let g = c.acquire("job", None).await.unwrap();
+    let first = g.token();
+    g.release(Some(b("kept"))).await.unwrap();
+    // The revision is cached, so the first poll sends the acquiring write at once.
+    let mut attempt = Box::pin(c.acquire("job", None));
+    assert!(futures::poll!(&mut attempt).is_pending());
+    drop(attempt);
+    tokio::time::sleep(ms(300)).await;
+    let info = c.get("job").await.unwrap();
+    assert_eq!(info.holder, None, "the orphaned acquisition was undone");
+    assert_eq!(info.state, Some(b("kept")));
+    let g2 = c.try_acquire("job").await.unwrap().expect("free at once");
+    assert!(g2.token() > first);
 }
