@@ -7,7 +7,7 @@ use crate::client::ClientInner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::guard::{GuardShared, GuardStatus, HeldState, LockGuard};
 use crate::key::Key;
-use crate::lease_keeper::{self, KeepPlan};
+use crate::lease_keeper::{KeepPlan, KeepState};
 use crate::options::Resolved;
 use crate::waiters::{timeout_error, Observer, Woke};
 use std::sync::{Arc, Mutex};
@@ -185,6 +185,11 @@ fn guard(
 ) -> LockGuard {
     let state = acq.state.clone();
     let (status, _) = watch::channel(GuardStatus::Held);
+    let d = &client.defaults;
+    let plan = KeepPlan {
+        renew_every: opts.renew.then(|| hold.lease.mul_f64(d.renew_fraction)),
+        renew_until: d.max_hold.and_then(|m| sent.checked_add(m)),
+    };
     let shared = Arc::new(GuardShared {
         id: client.next_guard_id(),
         key,
@@ -203,14 +208,11 @@ fn guard(
         }),
         writing: tokio::sync::Mutex::new(()),
         status,
+        plan,
+        keep: KeepState::default(),
     });
     client.track_guard(&shared);
-    let d = &client.defaults;
-    let plan = KeepPlan {
-        renew_every: opts.renew.then(|| hold.lease.mul_f64(d.renew_fraction)),
-        renew_until: d.max_hold.and_then(|m| sent.checked_add(m)),
-    };
-    crate::runtime::spawn(lease_keeper::keep(Arc::downgrade(&shared), plan));
+    client.keeper.keep(&shared);
     LockGuard {
         shared,
         lock_id: hold.lock_id,

@@ -6,6 +6,7 @@ use crate::builder::ClientBuilder;
 use crate::error::{BoxError, Error, ErrorKind, Result};
 use crate::guard::{GuardShared, LockGuard};
 use crate::key::{IntoKey, Key};
+use crate::lease_keeper::LeaseKeeper;
 use crate::options::{Defaults, LockOptions, Resolved};
 use crate::runtime::on_core;
 use crate::wait;
@@ -34,6 +35,7 @@ pub(crate) struct ClientInner {
     pub backend: Arc<dyn Backend>,
     pub defaults: Defaults,
     pub keys: Arc<KeyRegistry>,
+    pub keeper: Arc<LeaseKeeper>,
     guards: Mutex<HashMap<u64, Weak<GuardShared>>>,
     next_guard: AtomicU64,
     closed: AtomicBool,
@@ -120,12 +122,14 @@ impl Client {
     /// Wraps an already connected backend (for backends built outside the builder).
     pub(crate) fn from_backend(backend: Arc<dyn Backend>, defaults: Defaults) -> Client {
         let (close_signal, closed) = watch::channel(false);
-        let keys = KeyRegistry::new(backend.clone(), closed);
+        let keys = KeyRegistry::new(backend.clone(), closed.clone());
+        let keeper = LeaseKeeper::new(closed);
         Client {
             inner: Arc::new(ClientInner {
                 backend,
                 defaults,
                 keys,
+                keeper,
                 guards: Mutex::new(HashMap::new()),
                 next_guard: AtomicU64::new(1),
                 closed: AtomicBool::new(false),

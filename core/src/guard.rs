@@ -5,6 +5,7 @@ use crate::backend::{Cas, Held, LockId};
 use crate::client::ClientInner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
+use crate::lease_keeper::{KeepPlan, KeepState};
 use crate::runtime::on_core;
 use bytes::Bytes;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,9 @@ pub(crate) struct GuardShared {
     /// Serialises writes (renewal, put, release) so each starts from the latest revision.
     pub writing: tokio::sync::Mutex<()>,
     pub status: watch::Sender<GuardStatus>,
+    /// How the lease keeper treats this lock.
+    pub plan: KeepPlan,
+    pub keep: KeepState,
 }
 
 impl GuardShared {
