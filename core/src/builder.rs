@@ -198,10 +198,24 @@ impl ClientBuilder {
     }
 
     /// Connects (creating or binding the namespace) and returns the client.
+    ///
+    /// The connection and the client's background tasks (lease keeper, change feeds) run on the
+    /// tokio runtime this is called from, so that every round trip stays on one runtime; called
+    /// from outside tokio (bindings, other executors), they run on the core's own runtime.
+    /// Keep that runtime alive as long as the client is used.
     pub async fn connect(self) -> Result<Client> {
         self.validate()?;
+        let rt = tokio::runtime::Handle::try_current().unwrap_or_else(|_| crate::runtime::handle());
         let defaults = self.defaults.clone();
-        let backend: Arc<dyn Backend> = match self.kind {
+        let backend = rt
+            .spawn(self.open_backend())
+            .await
+            .map_err(|e| Error::new(ErrorKind::Backend, format!("connect task failed: {e}")))??;
+        Ok(Client::from_backend(backend, defaults, rt))
+    }
+
+    async fn open_backend(self) -> Result<Arc<dyn Backend>> {
+        Ok(match self.kind {
             BackendKind::Memory => Arc::new(MemoryBackend::open(
                 &self.bucket.namespace,
                 self.bucket.object_expiry,
@@ -209,7 +223,10 @@ impl ClientBuilder {
             BackendKind::Unsupported(scheme) => {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
-                    format!("unsupported URL scheme {scheme:?}; use nats://host:port, redis://host:port or memory://"),
+                    format!(
+                        "unsupported URL scheme {scheme:?}; use nats://host:port, \
+                         redis://host:port or memory://"
+                    ),
                 ))
             }
             BackendKind::Redis => {
@@ -221,25 +238,10 @@ impl ClientBuilder {
                     replication_timeout: self.replication_timeout,
                     connect_timeout: self.nats.connect_timeout,
                 };
-                let connected =
-                    crate::runtime::spawn(async move { RedisBackend::connect(&opts).await })
-                        .await
-                        .map_err(|e| {
-                            Error::new(ErrorKind::Backend, format!("connect task failed: {e}"))
-                        })?;
-                Arc::new(connected?)
+                Arc::new(RedisBackend::connect(&opts).await?)
             }
-            BackendKind::Nats => {
-                // Connect on the core runtime so the connection outlives the caller's executor.
-                let connected = crate::runtime::spawn(async move {
-                    NatsBackend::connect(&self.nats, &self.bucket).await
-                })
-                .await
-                .map_err(|e| Error::new(ErrorKind::Backend, format!("connect task failed: {e}")))?;
-                Arc::new(connected?)
-            }
-        };
-        Ok(Client::from_backend(backend, defaults))
+            BackendKind::Nats => Arc::new(NatsBackend::connect(&self.nats, &self.bucket).await?),
+        })
     }
 
     fn validate(&self) -> Result<()> {

@@ -36,6 +36,8 @@ pub(crate) struct ClientInner {
     pub defaults: Defaults,
     pub keys: Arc<KeyRegistry>,
     pub keeper: Arc<LeaseKeeper>,
+    /// The runtime the client's connection and background tasks run on.
+    pub rt: tokio::runtime::Handle,
     guards: Mutex<HashMap<u64, Weak<GuardShared>>>,
     next_guard: AtomicU64,
     closed: AtomicBool,
@@ -120,16 +122,21 @@ impl Client {
     }
 
     /// Wraps an already connected backend (for backends built outside the builder).
-    pub(crate) fn from_backend(backend: Arc<dyn Backend>, defaults: Defaults) -> Client {
+    pub(crate) fn from_backend(
+        backend: Arc<dyn Backend>,
+        defaults: Defaults,
+        rt: tokio::runtime::Handle,
+    ) -> Client {
         let (close_signal, closed) = watch::channel(false);
-        let keys = KeyRegistry::new(backend.clone(), closed.clone());
-        let keeper = LeaseKeeper::new(closed);
+        let keys = KeyRegistry::new(backend.clone(), closed.clone(), rt.clone());
+        let keeper = LeaseKeeper::new(closed, rt.clone());
         Client {
             inner: Arc::new(ClientInner {
                 backend,
                 defaults,
                 keys,
                 keeper,
+                rt,
                 guards: Mutex::new(HashMap::new()),
                 next_guard: AtomicU64::new(1),
                 closed: AtomicBool::new(false),

@@ -360,7 +360,8 @@ impl Drop for LockGuard {
     fn drop(&mut self) {
         if self.shared.status() == GuardStatus::Held && !self.shared.client.is_closed() {
             let shared = self.shared.clone();
-            crate::runtime::spawn(async move {
+            let rt = shared.client.rt.clone();
+            rt.spawn(async move {
                 if let Err(e) = shared.release(None, false).await {
                     tracing::debug!(key = %shared.key, error = %e, "release on drop failed");
                 }

@@ -64,22 +64,24 @@ pub(crate) struct LeaseKeeper {
     wake: Notify,
     started: AtomicBool,
     closed: watch::Receiver<bool>,
+    rt: tokio::runtime::Handle,
 }
 
 impl LeaseKeeper {
-    pub fn new(closed: watch::Receiver<bool>) -> Arc<LeaseKeeper> {
+    pub fn new(closed: watch::Receiver<bool>, rt: tokio::runtime::Handle) -> Arc<LeaseKeeper> {
         Arc::new(LeaseKeeper {
             queue: Mutex::new(BinaryHeap::new()),
             wake: Notify::new(),
             started: AtomicBool::new(false),
             closed,
+            rt,
         })
     }
 
     /// Starts keeping `guard`'s lease.
     pub fn keep(self: &Arc<Self>, guard: &Arc<GuardShared>) {
         if !self.started.swap(true, Ordering::AcqRel) {
-            crate::runtime::spawn(run(Arc::downgrade(self)));
+            self.rt.spawn(run(Arc::downgrade(self)));
         }
         let due = next_due(guard, Instant::now());
         self.schedule(due, Arc::downgrade(guard));
@@ -185,7 +187,7 @@ fn attend(k: &Arc<LeaseKeeper>, g: Arc<GuardShared>, now: Instant) {
         return;
     }
     let keeper = k.clone();
-    crate::runtime::spawn(async move {
+    k.rt.spawn(async move {
         let result = g.refresh().await;
         g.keep.renewing.store(false, Ordering::Release);
         let mut failed = g.keep.failed.lock().unwrap_or_else(|p| p.into_inner());

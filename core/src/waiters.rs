@@ -49,10 +49,15 @@ pub(crate) struct KeyRegistry {
     slots: Mutex<Slots>,
     backend: Arc<dyn Backend>,
     closed: watch::Receiver<bool>,
+    rt: tokio::runtime::Handle,
 }
 
 impl KeyRegistry {
-    pub fn new(backend: Arc<dyn Backend>, closed: watch::Receiver<bool>) -> Arc<KeyRegistry> {
+    pub fn new(
+        backend: Arc<dyn Backend>,
+        closed: watch::Receiver<bool>,
+        rt: tokio::runtime::Handle,
+    ) -> Arc<KeyRegistry> {
         Arc::new(KeyRegistry {
             slots: Mutex::new(Slots {
                 map: HashMap::new(),
@@ -60,6 +65,7 @@ impl KeyRegistry {
             }),
             backend,
             closed,
+            rt,
         })
     }
 
@@ -122,7 +128,8 @@ impl KeyRegistry {
             }
             let (tx, rx) = watch::channel(None);
             s.feed = Some(tx.clone());
-            crate::runtime::spawn(run_feed(Arc::downgrade(self), key.clone(), tx));
+            self.rt
+                .spawn(run_feed(Arc::downgrade(self), key.clone(), tx));
             rx
         })
     }

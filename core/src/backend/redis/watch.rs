@@ -52,7 +52,7 @@ impl Feeds {
             .or_insert_with(|| broadcast::channel(BUFFER).0)
             .subscribe();
         if inner.task.is_none() && !inner.closed {
-            inner.task = Some(crate::runtime::spawn(listen(
+            inner.task = Some(tokio::spawn(listen(
                 self.client.clone(),
                 self.channel.clone(),
                 self.server.clone(),
