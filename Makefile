@@ -19,7 +19,7 @@ $(VENV)/.installed: requirements-dev.txt
 setup: $(VENV)/.installed
 
 demo: setup
-	cargo run --quiet --release -p fencelock-demo -- run
+	scripts/demo
 
 # Every suite logs to $(LOGS); the last line adds them up ("all: N passed, M failed").
 test: setup lint

@@ -101,32 +101,32 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Workers in other languages join when their toolchains are set up: a command per line in
-/// `FENCELOCK_DEMO_WORKERS`, each run with the URL, a name and the iteration count appended.
+/// Workers in other languages join through `FENCELOCK_DEMO_WORKERS`: one per line,
+/// `<label> <command...>`, each run as `<command...> <url> <name> <iterations>` where the name is
+/// `<label>-<n>`. `scripts/demo` builds and lists the C, Go, Python and Node workers.
 fn extra_workers(url: &str, iterations: u64, children: &mut Vec<(String, std::process::Child)>) {
     let Ok(list) = std::env::var("FENCELOCK_DEMO_WORKERS") else {
         return;
     };
-    for (i, cmd) in list
+    for (i, line) in list
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .enumerate()
     {
-        let name = format!(
-            "{}-{}",
-            cmd.split_whitespace().next().unwrap_or("worker"),
-            i + 1
-        );
-        let mut parts = cmd.split_whitespace();
-        let Some(prog) = parts.next() else { continue };
+        let mut parts = line.split_whitespace();
+        let (Some(label), Some(prog)) = (parts.next(), parts.next()) else {
+            eprintln!("skipping worker line {line:?}: use `<label> <command...>`");
+            continue;
+        };
+        let name = format!("{label}-{}", i + 1);
         match Command::new(prog)
             .args(parts)
             .args([url, &name, &iterations.to_string()])
             .spawn()
         {
             Ok(child) => children.push((name, child)),
-            Err(e) => eprintln!("skipping worker {cmd:?}: {e}"),
+            Err(e) => eprintln!("skipping worker {line:?}: {e}"),
         }
     }
 }
