@@ -1,0 +1,20 @@
+'use strict'
+// fencelock for Node: the Johnny Locke API (JetstreamDistributedLock.create(...).withLock(...))
+// over the Rust core. See index.d.ts for the types and README.md for the differences.
+
+const { JetstreamDistributedLock, RedisDistributedLock, MemoryDistributedLock } = require('./lib/create')
+const { CODES, FencelockError, TimeoutError } = require('./lib/errors')
+const { ReadableObject, WritableObject } = require('./lib/handles')
+const { Leadership } = require('./lib/leader')
+
+module.exports = {
+  JetstreamDistributedLock,
+  RedisDistributedLock,
+  MemoryDistributedLock,
+  FencelockError,
+  TimeoutError,
+  ErrorCodes: CODES,
+  ReadableObject,
+  WritableObject,
+  Leadership
+}
