@@ -27,6 +27,9 @@ struct Slot {
     /// This client's last write, with the connection epoch it was learned in.
     cached: Option<(u64, Snapshot)>,
     feed: Option<Feed>,
+    /// The held revision this client last observed, and since when (its own clock), so that
+    /// a later `try_acquire` can take over a holder whose lease ran out meanwhile.
+    observed: Option<(u64, Instant)>,
 }
 
 impl Slot {
@@ -100,6 +103,19 @@ impl KeyRegistry {
             match (cached, fed) {
                 (Some(c), Some(f)) => Some(if f.revision > c.revision { f } else { c }),
                 (c, f) => c.or(f),
+            }
+        })
+    }
+
+    /// Since when this client has seen `key` at `revision`: the first observation is kept, so
+    /// the lease of a silent holder counts from the first time anyone here saw it.
+    pub fn observed_since(&self, key: &Key, revision: u64) -> Instant {
+        self.with_slot(key, |s| match s.observed {
+            Some((rev, since)) if rev == revision => since,
+            _ => {
+                let now = Instant::now();
+                s.observed = Some((revision, now));
+                now
             }
         })
     }
@@ -239,11 +255,12 @@ pub(crate) enum Woke {
 
 impl Observer {
     pub fn new(registry: Arc<KeyRegistry>, key: Key, seen: Snapshot) -> Observer {
+        let since = registry.observed_since(&key, seen.revision);
         Observer {
             key,
             registry,
             seen,
-            since: Instant::now(),
+            since,
             feed: None,
         }
     }
@@ -251,7 +268,7 @@ impl Observer {
     /// Adopts a freshly read snapshot; the lease clock restarts when the revision changed.
     pub fn saw(&mut self, snap: Snapshot) {
         if snap.revision != self.seen.revision || snap.holder != self.seen.holder {
-            self.since = Instant::now();
+            self.since = self.registry.observed_since(&self.key, snap.revision);
         }
         self.seen = snap;
     }

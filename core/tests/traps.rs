@@ -8,7 +8,10 @@ use fencelock::{ErrorKind, LockOptions};
 use std::time::{Duration, Instant};
 use support::*;
 
-conformance!(a_paused_holder_has_its_write_refused_while_the_new_holders_succeeds,);
+conformance!(
+    a_paused_holder_has_its_write_refused_while_the_new_holders_succeeds,
+    repeated_try_acquire_takes_over_a_silent_holder_after_its_lease,
+);
 
 async fn raw_kv(srv: &NatsServer, bucket: &str) -> jetstream::kv::Store {
     let nc = async_nats::connect(srv.url()).await.unwrap();
@@ -165,4 +168,31 @@ async fn foreign_values_in_the_bucket_are_reported_not_overwritten() {
     assert!(e.to_string().contains("not written by fencelock"), "{e}");
     let v = kv.get(encode_key("k")).await.unwrap().unwrap();
     assert_eq!(&v[..], b"not fencelock");
+}
+
+async fn repeated_try_acquire_takes_over_a_silent_holder_after_its_lease(fx: Fixture) {
+    let dead = builder(&fx, "silent")
+        .lease(ms(300))
+        .renew(false)
+        .connect()
+        .await
+        .unwrap();
+    let g = dead.acquire("k", None).await.unwrap();
+    std::mem::forget(g); // the holder "crashes": no release, no renewal
+    let c = client(&fx, "silent").await;
+    // Each backend learns of the expiry its own way (store TTL or observed lease), but a
+    // try_acquire loop must get the lock within a couple of leases, never Held forever.
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(g2) = c.try_acquire("k").await.unwrap() {
+            g2.release(None).await.unwrap();
+            break;
+        }
+        assert!(
+            started.elapsed() < ms(3000),
+            "still held after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(ms(50)).await;
+    }
 }
