@@ -1,21 +1,26 @@
-//! fencelock-bench: the W1-W5 figures of DESIGN.md section 6, each next to the raw async-nats
-//! KV baseline measured in the same run, printed as one table.
+//! fencelock-bench: the W1-W5 figures of DESIGN.md section 6, each next to the raw store
+//! client's baseline measured in the same run (async-nats KV for NATS, the `redis` crate for
+//! Redis), printed as one table per backend.
 //!
 //! ```text
-//! cargo run --release -p fencelock-bench -- [--quick] [--only W1,W3] [--url nats://...] [--check]
+//! cargo run --release -p fencelock-bench -- [--backend nats|redis|all] [--quick] [--only W1,W3]
+//!     [--url nats://...] [--redis-url redis://...] [--redis-fsync everysec|always|off] [--check]
 //! ```
 //!
 //! Without `--url` it starts its own nats-server (the project's `.venv/bin/nats-server`, see
-//! `make setup`). Ratios compare against raw rounds interleaved with the workload's rounds
+//! `make setup`); without `--redis-url` its own redis-server (the testkit's, see
+//! `--redis-fsync`). Ratios compare against raw rounds interleaved with the workload's rounds
 //! (alternating which goes first), so that load from elsewhere on the machine hits both alike.
 
 mod raw;
+mod raw_redis;
 mod scale;
 mod workloads;
 
 use fencelock::Client;
-use fencelock_testkit::NatsServer;
+use fencelock_testkit::{NatsServer, RedisServer};
 use raw::{Raw, RawHandoff, RawKey};
+use raw_redis::{RedisHandoff, RedisRaw};
 use scale::ScaleResult;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -29,16 +34,45 @@ const W2_CLIENTS: usize = 2;
 const W2_TASKS: usize = 8;
 
 const USAGE: &str =
-    "usage: fencelock-bench [--quick] [--only W1,W2,W3,W4,W5] [--url nats://host:port] [--check]
-  --quick   short runs, for smoke testing (W5 then uses 2 000 locks with a 3 s lease)
-  --only    run only these workloads
-  --url     use this NATS server (JetStream on) instead of starting one
-  --check   exit with status 1 when a figure misses its target";
+    "usage: fencelock-bench [--backend nats|redis|all] [--quick] [--only W1,W2,W3,W4,W5]
+                       [--url nats://host:port] [--redis-url redis://host:port]
+                       [--redis-fsync everysec|always|off] [--check]
+  --backend      the store(s) to measure (default nats); all = nats, then redis, one table each
+  --quick        short runs, for smoke testing (W5 then uses 2 000 locks with a 3 s lease)
+  --only         run only these workloads
+  --url          use this NATS server (JetStream on) instead of starting one (also --nats-url)
+  --redis-url    use this Redis server instead of starting one; fencelock and the raw baseline
+                 both use it, and the bench deletes its own keys afterwards
+  --redis-fsync  the append-only file of the redis-server the bench starts: everysec (default:
+                 AOF on, fsync once a second, Redis's own AOF default and like nats-server's
+                 periodic sync), always (fsync before every reply, as the testkit's durability
+                 tests run it) or off (no AOF)
+  --check        exit with status 1 when a figure misses its target";
+
+/// The stores the bench can measure.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Backend {
+    Nats,
+    Redis,
+}
+
+impl Backend {
+    /// The raw column's heading.
+    fn raw_label(self) -> &'static str {
+        match self {
+            Backend::Nats => "raw async-nats",
+            Backend::Redis => "raw redis-rs",
+        }
+    }
+}
 
 struct Args {
     quick: bool,
     only: Vec<String>,
+    backends: Vec<Backend>,
     url: Option<String>,
+    redis_url: Option<String>,
+    redis_fsync: String,
     check: bool,
 }
 
@@ -52,7 +86,10 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
         quick: false,
         only: Vec::new(),
+        backends: vec![Backend::Nats],
         url: None,
+        redis_url: None,
+        redis_fsync: "everysec".into(),
         check: false,
     };
     while let Some(arg) = it.next() {
@@ -69,7 +106,23 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         match name.as_str() {
             "--quick" => a.quick = true,
             "--check" => a.check = true,
-            "--url" => a.url = Some(value("--url")?),
+            "--url" | "--nats-url" => a.url = Some(value("--url")?),
+            "--redis-url" => a.redis_url = Some(value("--redis-url")?),
+            "--redis-fsync" => {
+                let v = value("--redis-fsync")?.to_ascii_lowercase();
+                if !["everysec", "always", "off"].contains(&v.as_str()) {
+                    return Err(format!("unknown --redis-fsync {v:?}\n{USAGE}"));
+                }
+                a.redis_fsync = v;
+            }
+            "--backend" => {
+                a.backends = match value("--backend")?.to_ascii_lowercase().as_str() {
+                    "nats" => vec![Backend::Nats],
+                    "redis" => vec![Backend::Redis],
+                    "all" => vec![Backend::Nats, Backend::Redis],
+                    other => return Err(format!("unknown backend {other:?}\n{USAGE}")),
+                }
+            }
             "--only" => {
                 for w in value("--only")?.split(',').map(str::trim) {
                     let w = w.to_ascii_uppercase();
@@ -175,14 +228,164 @@ struct Row {
     pass: bool,
 }
 
+/// The raw baseline of one backend, with its sequential and parallel keys.
+enum RawStore {
+    Nats {
+        raw: Arc<Raw>,
+        seq: Vec<RawKey>,
+        par: Vec<RawKey>,
+    },
+    Redis {
+        raw: Arc<RedisRaw>,
+        seq: Vec<String>,
+        par: Vec<String>,
+    },
+}
+
+impl RawStore {
+    async fn sequential(&mut self, d: Duration) -> Res<(u64, Duration)> {
+        match self {
+            RawStore::Nats { raw, seq, .. } => raw.sequential(seq, d).await,
+            RawStore::Redis { raw, seq, .. } => raw.sequential(seq, d).await,
+        }
+    }
+
+    async fn parallel(&mut self, d: Duration) -> Res<(u64, Duration)> {
+        match self {
+            RawStore::Nats { raw, par, .. } => {
+                let keys = std::mem::take(par);
+                let (n, e, keys) = raw.parallel(keys, d).await?;
+                *par = keys;
+                Ok((n, e))
+            }
+            RawStore::Redis { raw, par, .. } => raw.parallel(par, d).await,
+        }
+    }
+
+    /// The raw W3 handoff over a second connection of the same store.
+    async fn handoff(&self, url: &str, settle: Duration) -> Res<AnyHandoff> {
+        Ok(match self {
+            RawStore::Nats { raw, .. } => {
+                let other = Raw::bind(async_nats::connect(url).await?, raw.bucket()).await?;
+                AnyHandoff::Nats(Box::new(
+                    RawHandoff::new([raw.clone(), other], "w3", settle).await?,
+                ))
+            }
+            RawStore::Redis { raw, .. } => {
+                let other = raw.other().await?;
+                AnyHandoff::Redis(RedisHandoff::new([raw.clone(), other], "w3-", settle).await?)
+            }
+        })
+    }
+
+    /// CPU the store's server has used so far, in microseconds (Redis only).
+    async fn server_cpu_us(&self) -> Option<f64> {
+        match self {
+            RawStore::Nats { .. } => None,
+            RawStore::Redis { raw, .. } => raw.server_cpu_us().await,
+        }
+    }
+
+    /// Script calls served so far (Redis only; see `RedisRaw::script_calls`).
+    async fn script_calls(&self) -> Option<u64> {
+        match self {
+            RawStore::Nats { .. } => None,
+            RawStore::Redis { raw, .. } => raw.script_calls().await,
+        }
+    }
+}
+
+enum AnyHandoff {
+    Nats(Box<RawHandoff>),
+    Redis(RedisHandoff),
+}
+
+impl AnyHandoff {
+    async fn run(&mut self, reps: usize) -> Res<(Vec<Duration>, Vec<Duration>)> {
+        match self {
+            AnyHandoff::Nats(h) => h.run(reps).await,
+            AnyHandoff::Redis(h) => h.run(reps).await,
+        }
+    }
+
+    async fn finish(&mut self) -> Res<()> {
+        match self {
+            AnyHandoff::Nats(h) => h.finish().await,
+            AnyHandoff::Redis(h) => h.finish().await,
+        }
+    }
+}
+
+/// Round trips fencelock spent, counted on the server (Redis: every fencelock operation is
+/// one script, so `EVALSHA` calls around fencelock's rounds count them).
+#[derive(Default)]
+struct Calls {
+    calls: u64,
+    ops: u64,
+    known: bool,
+}
+
+impl Calls {
+    fn add(&mut self, before: Option<u64>, after: Option<u64>, ops: u64) {
+        if let (Some(b), Some(a)) = (before, after) {
+            self.calls += a.saturating_sub(b);
+            self.ops += ops;
+            self.known = true;
+        }
+    }
+
+    fn per_op(&self) -> Option<f64> {
+        (self.known && self.ops > 0).then(|| self.calls as f64 / self.ops as f64)
+    }
+}
+
+/// CPU spent per operation: this process (getrusage, all threads) and the store's server when
+/// it says (Redis `INFO cpu`). Measured around each round, outside the timed part.
+#[derive(Default)]
+struct Cpu {
+    client_us: f64,
+    server_us: f64,
+    server_known: bool,
+    ops: u64,
+}
+
+/// A CPU reading taken before a round.
+struct CpuMark {
+    client: Duration,
+    server: Option<f64>,
+}
+
+impl Cpu {
+    fn add(&mut self, before: CpuMark, after: CpuMark, ops: u64) {
+        self.client_us += us(after.client.saturating_sub(before.client));
+        if let (Some(b), Some(a)) = (before.server, after.server) {
+            self.server_us += (a - b).max(0.0);
+            self.server_known = true;
+        }
+        self.ops += ops;
+    }
+
+    fn describe(&self, server: &str) -> String {
+        let per = |v: f64| v / self.ops.max(1) as f64;
+        if self.server_known {
+            format!(
+                "{:.1} us here + {:.1} us {server}",
+                per(self.client_us),
+                per(self.server_us)
+            )
+        } else {
+            format!("{:.1} us here", per(self.client_us))
+        }
+    }
+}
+
 /// Shared state of one run.
 struct Bench {
+    backend: Backend,
     url: String,
     namespace: String,
     plan: Plan,
-    raw: Arc<Raw>,
-    seq_keys: Vec<RawKey>,
-    par_keys: Vec<RawKey>,
+    store: RawStore,
     /// Every raw sequential round of the run, for the RTT in the header.
     raw_seq_all: Tally,
     rows: Vec<Row>,
@@ -207,16 +410,43 @@ fn pass_str(p: bool) -> &'static str {
 
 impl Bench {
     async fn raw_seq(&mut self, d: Duration) -> Res<(u64, Duration)> {
-        let r = self.raw.sequential(&mut self.seq_keys, d).await?;
+        let r = self.store.sequential(d).await?;
         self.raw_seq_all.add(r);
         Ok(r)
     }
 
     async fn raw_par(&mut self, d: Duration) -> Res<(u64, Duration)> {
-        let keys = std::mem::take(&mut self.par_keys);
-        let (n, e, keys) = self.raw.parallel(keys, d).await?;
-        self.par_keys = keys;
-        Ok((n, e))
+        self.store.parallel(d).await
+    }
+
+    async fn cpu_mark(&self) -> CpuMark {
+        CpuMark {
+            client: scale::cpu_time(),
+            server: self.store.server_cpu_us().await,
+        }
+    }
+
+    fn note_cpu(&mut self, workload: &str, fl: &Cpu, raw: &Cpu) {
+        let server = match self.backend {
+            Backend::Nats => "nats-server",
+            Backend::Redis => "redis-server",
+        };
+        self.notes.push(format!(
+            "{workload}: CPU per cycle: fencelock {}; raw {}",
+            fl.describe(server),
+            raw.describe(server)
+        ));
+    }
+
+    /// Notes how many store round trips (scripts) one fencelock operation took (Redis).
+    fn note_calls(&mut self, workload: &str, what: &str, calls: &Calls, raw: &str) {
+        if let Some(per) = calls.per_op() {
+            self.notes.push(format!(
+                "{workload}: {per:.2} scripts (EVALSHA round trips, counted by the server) per \
+                 {what}, over {} of them; {raw}",
+                calls.ops
+            ));
+        }
     }
 
     async fn client(&self, label: &str) -> Res<Client> {
@@ -239,16 +469,23 @@ impl Bench {
         let client = self.client("bench W1").await?;
         let keys = key_names("w1-");
         let (mut raw, mut fl) = (Tally::default(), Tally::default());
-        self.raw
-            .sequential(&mut self.seq_keys, self.plan.warm)
-            .await?;
+        let mut calls = Calls::default();
+        let (mut fl_cpu, mut raw_cpu) = (Cpu::default(), Cpu::default());
+        self.store.sequential(self.plan.warm).await?;
         workloads::uncontended(&client, &keys, self.plan.warm).await?;
         for r in 0..self.plan.rounds {
             for raw_turn in [r % 2 == 0, r % 2 == 1] {
+                let m0 = self.cpu_mark().await;
                 if raw_turn {
-                    raw.add(self.raw_seq(self.plan.round).await?);
+                    let t = self.raw_seq(self.plan.round).await?;
+                    raw_cpu.add(m0, self.cpu_mark().await, t.0);
+                    raw.add(t);
                 } else {
-                    fl.add(workloads::uncontended(&client, &keys, self.plan.round).await?);
+                    let c0 = self.store.script_calls().await;
+                    let t = workloads::uncontended(&client, &keys, self.plan.round).await?;
+                    calls.add(c0, self.store.script_calls().await, t.0);
+                    fl_cpu.add(m0, self.cpu_mark().await, t.0);
+                    fl.add(t);
                 }
             }
         }
@@ -259,6 +496,13 @@ impl Bench {
             1e6 / fl.rate(),
             1e6 / raw.rate()
         ));
+        self.note_cpu("W1", &fl_cpu, &raw_cpu);
+        self.note_calls(
+            "W1",
+            "acquire+release",
+            &calls,
+            "a raw cycle is SET NX PX + 1 script",
+        );
         Ok(())
     }
 
@@ -270,9 +514,8 @@ impl Bench {
         }
         clients[0].delete(key).await?;
         let (mut raw, mut fl) = (Tally::default(), Tally::default());
-        self.raw
-            .sequential(&mut self.seq_keys, self.plan.warm)
-            .await?;
+        let mut calls = Calls::default();
+        self.store.sequential(self.plan.warm).await?;
         fl.add(workloads::contended(&clients, W2_TASKS, key, self.plan.warm).await?);
         let mut done = fl.ops;
         fl = Tally::default();
@@ -281,7 +524,9 @@ impl Bench {
                 if raw_turn {
                     raw.add(self.raw_seq(self.plan.round).await?);
                 } else {
+                    let c0 = self.store.script_calls().await;
                     let t = workloads::contended(&clients, W2_TASKS, key, self.plan.round).await?;
+                    calls.add(c0, self.store.script_calls().await, t.0);
                     done += t.0;
                     fl.add(t);
                 }
@@ -308,6 +553,12 @@ impl Bench {
         self.notes.push(format!(
             "W2: final counter {value} = {done} increments (exact)"
         ));
+        self.note_calls(
+            "W2",
+            "increment",
+            &calls,
+            "the floor is 2 (acquire, release with the new state)",
+        );
         Ok(())
     }
 
@@ -316,12 +567,8 @@ impl Bench {
         let a = self.client("bench W3 A").await?;
         let b = self.client("bench W3 B").await?;
         let mut handoff = workloads::Handoff::new([a.clone(), b.clone()], "w3", settle);
-        let other = Raw::bind(
-            async_nats::connect(self.url.as_str()).await?,
-            self.raw.bucket(),
-        )
-        .await?;
-        let mut raw_handoff = RawHandoff::new([self.raw.clone(), other], "w3", settle).await?;
+        let mut raw_handoff = self.store.handoff(&self.url, settle).await?;
+        let mut calls = Calls::default();
         // Warm-up: fencelock's clients open their change feeds of the key.
         handoff.run(6).await?;
         raw_handoff.run(6).await?;
@@ -335,7 +582,10 @@ impl Bench {
                     raw_lat.extend(l);
                     cold.extend(c);
                 } else {
+                    let c0 = self.store.script_calls().await;
                     lat.extend(handoff.run(self.plan.w3_reps).await?);
+                    let c1 = self.store.script_calls().await;
+                    calls.add(c0, c1, self.plan.w3_reps as u64);
                 }
             }
         }
@@ -378,6 +628,20 @@ impl Bench {
             in_cold(p50),
             in_cold(raw50)
         ));
+        if self.backend == Backend::Redis {
+            self.notes.push(
+                "W3 (Redis): the raw handoff's waiter is subscribed to a pub/sub channel; the \
+                 holder releases with the compare-and-delete script and a PUBLISH pipelined in \
+                 one round trip; the waiter's SET NX PX follows the notice"
+                    .into(),
+            );
+        }
+        self.note_calls(
+            "W3",
+            "handoff, both clients together",
+            &calls,
+            "release + acquire is 2; the raw handoff uses 1 script and 1 SET",
+        );
         Ok(())
     }
 
@@ -385,19 +649,35 @@ impl Bench {
         let client = self.client("bench W4").await?;
         let keys = key_names("w4-");
         let (mut raw, mut fl) = (Tally::default(), Tally::default());
+        let mut calls = Calls::default();
+        let (mut fl_cpu, mut raw_cpu) = (Cpu::default(), Cpu::default());
         self.raw_par(self.plan.warm).await?;
         workloads::parallel(&client, &keys, self.plan.warm).await?;
         for r in 0..self.plan.rounds {
             for raw_turn in [r % 2 == 0, r % 2 == 1] {
+                let m0 = self.cpu_mark().await;
                 if raw_turn {
-                    raw.add(self.raw_par(self.plan.round).await?);
+                    let t = self.raw_par(self.plan.round).await?;
+                    raw_cpu.add(m0, self.cpu_mark().await, t.0);
+                    raw.add(t);
                 } else {
-                    fl.add(workloads::parallel(&client, &keys, self.plan.round).await?);
+                    let c0 = self.store.script_calls().await;
+                    let t = workloads::parallel(&client, &keys, self.plan.round).await?;
+                    calls.add(c0, self.store.script_calls().await, t.0);
+                    fl_cpu.add(m0, self.cpu_mark().await, t.0);
+                    fl.add(t);
                 }
             }
         }
         client.close().await;
         self.ratio_row("W4 parallel keys (64 tasks)", "cycles", fl, raw, 0.8);
+        self.note_cpu("W4", &fl_cpu, &raw_cpu);
+        self.note_calls(
+            "W4",
+            "acquire+release",
+            &calls,
+            "a raw cycle is SET NX PX + 1 script",
+        );
         Ok(())
     }
 
@@ -471,11 +751,11 @@ impl Bench {
     }
 }
 
-fn print_table(rows: &[Row]) {
+fn print_table(rows: &[Row], raw_label: &str) {
     let head = [
         "workload",
         "fencelock",
-        "raw async-nats",
+        raw_label,
         "ratio",
         "target",
         "result",
@@ -515,7 +795,74 @@ fn print_table(rows: &[Row]) {
     }
 }
 
-async fn run(args: Args) -> Res<bool> {
+/// A unique suffix for this run's bucket, namespace and raw keys.
+fn unique() -> String {
+    format!(
+        "{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() % 1_000_000)
+            .unwrap_or(0)
+    )
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0)
+}
+
+/// Runs the selected workloads of `b`, raw and fencelock interleaved.
+async fn workloads(b: &mut Bench, args: &Args) -> Res<()> {
+    if args.runs("W1") {
+        b.w1().await?;
+    }
+    if args.runs("W2") {
+        b.w2().await?;
+    }
+    if args.runs("W3") {
+        b.w3().await?;
+    }
+    if args.runs("W4") {
+        b.w4().await?;
+    }
+    if args.runs("W5") {
+        b.w5().await?;
+    }
+    if b.raw_seq_all.ops == 0 {
+        let d = b.plan.round;
+        b.raw_seq(d).await?;
+    }
+    Ok(())
+}
+
+/// Prints one backend's results; true when every figure reached its target.
+fn report(b: &Bench, raw_cycle: &str, begun: Instant) -> bool {
+    let rtt = b.raw_seq_all.rtt();
+    println!(
+        "raw sequential cycle ({raw_cycle}, 2 round trips): {:.0} cycles/s; \
+         RTT = half a cycle = {:.1} us",
+        b.raw_seq_all.rate(),
+        us(rtt)
+    );
+    println!();
+    print_table(&b.rows, b.backend.raw_label());
+    println!();
+    for n in &b.notes {
+        println!("{n}");
+    }
+    let passed = b.rows.iter().all(|r| r.pass);
+    println!(
+        "{} of {} figures reach their targets; run took {:.1} s",
+        b.rows.iter().filter(|r| r.pass).count(),
+        b.rows.len(),
+        begun.elapsed().as_secs_f64()
+    );
+    passed
+}
+
+async fn run_nats(args: &Args) -> Res<bool> {
     let begun = Instant::now();
     let plan = Plan::new(args.quick);
     // Keep the server alive until the end of the run (dropping it kills it).
@@ -529,91 +876,117 @@ async fn run(args: Args) -> Res<bool> {
     };
     let nc = async_nats::connect(url.as_str()).await?;
     let version = nc.server_info().version.clone();
-    let unique = format!(
-        "{}_{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() % 1_000_000)
-            .unwrap_or(0)
-    );
+    let unique = unique();
     let namespace = format!("fencelock_bench_{unique}");
     let raw = Raw::create(nc.clone(), &format!("fencelock_bench_raw_{unique}")).await?;
-    let seq_keys = raw.keys("seq-", KEYS).await?;
-    let par_keys = raw.keys("par-", KEYS).await?;
+    let seq = raw.keys("seq-", KEYS).await?;
+    let par = raw.keys("par-", KEYS).await?;
     println!(
-        "fencelock-bench{}: nats-server {version} at {url}{}; {} cores",
+        "fencelock-bench{} (nats): nats-server {version} at {url}{}; {} cores",
         if args.quick { " --quick" } else { "" },
         if args.url.is_none() {
             " (started by the bench)"
         } else {
             ""
         },
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
+        cores()
     );
     let mut b = Bench {
+        backend: Backend::Nats,
         url: url.clone(),
         namespace: namespace.clone(),
         plan,
-        raw: raw.clone(),
-        seq_keys,
-        par_keys,
+        store: RawStore::Nats {
+            raw: raw.clone(),
+            seq,
+            par,
+        },
         raw_seq_all: Tally::default(),
         rows: Vec::new(),
         notes: Vec::new(),
     };
-    let result = async {
-        if args.runs("W1") {
-            b.w1().await?;
-        }
-        if args.runs("W2") {
-            b.w2().await?;
-        }
-        if args.runs("W3") {
-            b.w3().await?;
-        }
-        if args.runs("W4") {
-            b.w4().await?;
-        }
-        if args.runs("W5") {
-            b.w5().await?;
-        }
-        if b.raw_seq_all.ops == 0 {
-            let d = b.plan.round;
-            b.raw_seq(d).await?;
-        }
-        Ok::<_, BoxError>(())
-    }
-    .await;
+    let result = workloads(&mut b, args).await;
     // Leave nothing behind on a server we did not start.
     raw.destroy().await;
     let _ = async_nats::jetstream::new(nc.clone())
         .delete_key_value(&namespace)
         .await;
     result?;
+    Ok(report(&b, "create + compare-and-delete", begun))
+}
 
-    let rtt = b.raw_seq_all.rtt();
+async fn run_redis(args: &Args) -> Res<bool> {
+    let begun = Instant::now();
+    let plan = Plan::new(args.quick);
+    // Keep the server alive until the end of the run (dropping it kills it). The testkit's
+    // server runs with `--appendonly yes --appendfsync always`; later arguments override it.
+    let (_server, url) = match &args.redis_url {
+        Some(u) => (None, u.clone()),
+        None => {
+            let extra: &[&str] = match args.redis_fsync.as_str() {
+                "always" => &[],
+                "off" => &["--appendonly", "no"],
+                _ => &["--appendfsync", "everysec"],
+            };
+            let s = std::panic::catch_unwind(|| RedisServer::start_with(extra))
+                .map_err(|_| "cannot start redis-server (see the message above)")?;
+            let u = s.url();
+            (Some(s), u)
+        }
+    };
+    let unique = unique();
+    let namespace = format!("fencelock_bench_{unique}");
+    let raw = RedisRaw::connect(&url, &format!("fencelock_bench_raw_{unique}:")).await?;
+    let seq = raw.keys("seq-", KEYS).await?;
+    let par = raw.keys("par-", KEYS).await?;
+    let info = raw.server_info().await;
     println!(
-        "raw sequential cycle (create + compare-and-delete, 2 round trips): {:.0} cycles/s; \
-         RTT = half a cycle = {:.1} us",
-        b.raw_seq_all.rate(),
-        us(rtt)
+        "fencelock-bench{} (redis): redis-server {} at {url}{} ({}); {} cores",
+        if args.quick { " --quick" } else { "" },
+        info.version,
+        if args.redis_url.is_none() {
+            " (started by the bench)"
+        } else {
+            ""
+        },
+        info.persistence,
+        cores()
     );
-    println!();
-    print_table(&b.rows);
-    println!();
-    for n in &b.notes {
-        println!("{n}");
+    let mut b = Bench {
+        backend: Backend::Redis,
+        url: url.clone(),
+        namespace: namespace.clone(),
+        plan,
+        store: RawStore::Redis {
+            raw: raw.clone(),
+            seq,
+            par,
+        },
+        raw_seq_all: Tally::default(),
+        rows: Vec::new(),
+        notes: Vec::new(),
+    };
+    let result = workloads(&mut b, args).await;
+    // Leave nothing behind on a server we did not start (fencelock's keys of this namespace,
+    // fencing counters included, and the raw keys).
+    raw.delete_matching(&format!("fencelock:{namespace}:*"))
+        .await;
+    raw.delete_matching(&raw.pattern()).await;
+    result?;
+    Ok(report(&b, "SET NX PX + compare-and-delete script", begun))
+}
+
+async fn run(args: Args) -> Res<bool> {
+    let mut passed = true;
+    for (i, backend) in args.backends.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        passed &= match backend {
+            Backend::Nats => run_nats(&args).await?,
+            Backend::Redis => run_redis(&args).await?,
+        };
     }
-    let passed = b.rows.iter().all(|r| r.pass);
-    println!(
-        "{} of {} figures reach their targets; run took {:.1} s",
-        b.rows.iter().filter(|r| r.pass).count(),
-        b.rows.len(),
-        begun.elapsed().as_secs_f64()
-    );
     Ok(passed)
 }
 

@@ -92,7 +92,7 @@ impl ScaleResult {
 }
 
 /// User + system CPU time of this process (all threads).
-fn cpu_time() -> Duration {
+pub fn cpu_time() -> Duration {
     // SAFETY: getrusage only writes into the struct we pass.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: RUSAGE_SELF with a valid pointer to a rusage.
@@ -130,7 +130,8 @@ pub async fn child(
     lease: Duration,
     window: Duration,
 ) -> Res<()> {
-    let client = Client::nats(url)
+    // The URL's scheme (`nats://` or `redis://`) picks the backend.
+    let client = Client::builder(url)
         .namespace(namespace)
         .label("bench W5")
         .lease(lease)

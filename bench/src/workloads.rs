@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 /// Timeout of every acquisition: long enough never to fire unless something is broken.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Connects a client of `namespace`.
+/// Connects a client of `namespace`; the URL's scheme (`nats://` or `redis://`) picks the
+/// backend.
 pub async fn connect(url: &str, namespace: &str, label: &str) -> Res<Client> {
-    Ok(Client::nats(url)
+    Ok(Client::builder(url)
         .namespace(namespace)
         .label(label)
         .connect()

@@ -33,56 +33,55 @@ return {1, token, rev, redis.call('GET', KEYS[3])}
     )
 });
 
-/// ARGV[3..4] = lock id, lease ms. Returns the new rev, or 0 when the lock is not ours.
-pub static REFRESH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
+/// Returns 0 unless the lock still carries the caller's lock id (ARGV[3]).
+const IF_OURS: &str = r"
 local v = redis.call('GET', KEYS[1])
 if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
+";
+
+/// Writes ARGV[5] as the state when ARGV[4] is '1' (with `PX` ARGV[6] unless it is '0'),
+/// deletes the state otherwise.
+const WRITE_STATE: &str = r"
+if ARGV[4] == '1' then
+  if ARGV[6] ~= '0' then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
+  else redis.call('SET', KEYS[3], ARGV[5]) end
+else
+  redis.call('DEL', KEYS[3])
+end
+";
+
+/// ARGV[3..4] = lock id, lease ms. Returns the new rev, or 0 when the lock is not ours.
+pub static REFRESH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{IF_OURS}
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return redis.call('HINCRBY', KEYS[2], 'rev', 1)
-",
-    )
+"
+    ))
 });
 
 /// ARGV[3..7] = lock id, has state (1/0), state, object expiry ms (0: none), lease ms.
 /// Writes the state and restarts the lease. Returns the new rev, or 0 when not ours.
 pub static PUT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
-if ARGV[4] == '1' then
-  if ARGV[6] ~= '0' then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
-  else redis.call('SET', KEYS[3], ARGV[5]) end
-else
-  redis.call('DEL', KEYS[3])
-end
+    Script::new(&format!(
+        "{IF_OURS}{WRITE_STATE}
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return redis.call('HINCRBY', KEYS[2], 'rev', 1)
-",
-    )
+"
+    ))
 });
 
 /// ARGV[3..6] = lock id, has state (1/0), state, object expiry ms (0: none). Writes the state,
 /// frees the lock and publishes a notice. Returns the new rev, or 0 when not ours.
 pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
-        r"
-local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
-if ARGV[4] == '1' then
-  if ARGV[6] ~= '0' then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
-  else redis.call('SET', KEYS[3], ARGV[5]) end
-else
-  redis.call('DEL', KEYS[3])
-end
+    Script::new(&format!(
+        "{IF_OURS}{WRITE_STATE}
 redis.call('DEL', KEYS[1])
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
 redis.call('PUBLISH', ARGV[1], ARGV[2])
 return rev
-",
-    )
+"
+    ))
 });
 
 /// Deletes lock and state (keeping the fencing counter) and publishes a notice.
