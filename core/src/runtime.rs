@@ -59,9 +59,23 @@ fn worker_threads() -> usize {
 }
 
 /// Runs `fut` to completion on the core runtime, blocking the calling thread. For blocking
-/// APIs (C, sync Python); must not be called from inside an async task.
+/// APIs (C, sync Python). Panics when called from inside an async task (a runtime thread); use
+/// [`try_block_on`] where that can happen.
 pub fn block_on<F: Future>(fut: F) -> F::Output {
     handle().block_on(fut)
+}
+
+/// [`block_on`], or an `InvalidArgument` error instead of a panic when the calling thread is
+/// running async tasks (blocking there would stall them).
+pub fn try_block_on<F: Future>(fut: F) -> crate::Result<F::Output> {
+    if ON_CORE.with(Cell::get) || Handle::try_current().is_ok() {
+        return Err(crate::Error::new(
+            crate::ErrorKind::InvalidArgument,
+            "a blocking fencelock call was made from a thread that runs async tasks; use the \
+             async API there, or call from another thread",
+        ));
+    }
+    Ok(block_on(fut))
 }
 
 /// Spawns a background task on the core runtime.

@@ -21,17 +21,27 @@ pub(crate) async fn until_free(
     let deadline = crate::options::deadline(timeout);
     let snap = inner.backend.load(&key).await?;
     let mut obs = Observer::new(inner.keys.clone(), key.clone(), snap);
+    // Whether `obs.seen` came from a read (with the state) rather than from the change feed.
+    let mut read = true;
     loop {
         if obs.takeable() {
-            return Ok(obs.seen.state.clone());
+            if read || inner.backend.feed_has_state() {
+                return Ok(obs.seen.state.clone());
+            }
+            // The change feed said "free" but not with which state: read it.
+            obs.reload().await?;
+            read = true;
+            continue;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return Err(timeout_error(&key, "waiting for", Some(started.elapsed())));
         }
         match obs.wait_change(deadline).await? {
             Woke::Recheck => {
+                read = false;
                 if obs.takeable() && obs.seen.holder.is_some() {
                     obs.reload().await?;
+                    read = true;
                 }
             }
             Woke::Deadline => {

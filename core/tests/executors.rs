@@ -44,3 +44,14 @@ fn the_blocking_entry_point_runs_operations_on_the_core_runtime() {
         t.join().unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_blocking_call_inside_async_code_is_an_error_not_a_panic() {
+    let e = fencelock::runtime::try_block_on(async { 1 }).unwrap_err();
+    assert_eq!(e.kind(), fencelock::ErrorKind::InvalidArgument);
+    assert!(e.to_string().contains("use the async API"), "{e}");
+    let ok = std::thread::spawn(|| fencelock::runtime::try_block_on(async { 2 }))
+        .join()
+        .unwrap();
+    assert_eq!(ok.unwrap(), 2);
+}

@@ -17,8 +17,21 @@ use std::time::Duration;
 pub struct LockId(pub [u8; 16]);
 
 impl LockId {
+    /// 128 bits from the operating system. Not from a user-space generator: a forked child
+    /// inherits such a generator's state and would repeat its parent's ids.
     pub(crate) fn random() -> LockId {
-        LockId(rand::random())
+        let mut id = [0u8; 16];
+        if getrandom::fill(&mut id).is_err() {
+            // No OS entropy (should not happen on supported systems): fall back, still unique
+            // per process thanks to the pid and the clock.
+            let salt = (u128::from(std::process::id()) << 96)
+                ^ std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_nanos())
+                    .unwrap_or(0);
+            id = (rand::random::<u128>() ^ salt).to_be_bytes();
+        }
+        LockId(id)
     }
 }
 
@@ -137,6 +150,12 @@ pub trait Backend: Send + Sync + 'static {
     /// (NATS bucket `max_age`). `None`: no limit.
     fn max_lease(&self) -> Option<std::time::Duration> {
         None
+    }
+
+    /// Whether snapshots from [`watch`](Backend::watch) carry the state. When not, a reader
+    /// that needs the state of a freed key reads it.
+    fn feed_has_state(&self) -> bool {
+        true
     }
 
     /// Changes whenever the connection was re-established. Revisions learned in an earlier

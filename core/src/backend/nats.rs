@@ -375,7 +375,16 @@ async fn connect_options(opts: &NatsOptions) -> Result<async_nats::ConnectOption
             "the NATS connect timeout must be positive",
         ));
     }
-    Ok(o.connection_timeout(opts.connect_timeout))
+    // A random inbox prefix per connection: async-nats names reply inboxes from a process-wide
+    // generator, which a forked child inherits, so parent and child would share reply subjects.
+    let mut nonce = [0u8; 8];
+    let _ = getrandom::fill(&mut nonce);
+    let prefix = format!(
+        "_INBOX.fl{:016x}",
+        u64::from_be_bytes(nonce) ^ u64::from(std::process::id())
+    );
+    Ok(o.connection_timeout(opts.connect_timeout)
+        .custom_inbox_prefix(prefix))
 }
 
 fn validate_bucket_name(ns: &str) -> Result<()> {

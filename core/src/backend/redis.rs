@@ -264,6 +264,10 @@ impl Backend for RedisBackend {
         MAX_STATE_LEN
     }
 
+    fn feed_has_state(&self) -> bool {
+        false
+    }
+
     async fn load(&self, key: &Key) -> Result<Snapshot> {
         let keys = self.keys(key);
         let mut conn = self.conn.clone();
@@ -329,7 +333,7 @@ impl Backend for RedisBackend {
     async fn put(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<u64>> {
         let keys = self.keys(key);
         let id = held.lock_id.to_string();
-        let (has, bytes) = state_args(&state);
+        let (has, bytes) = state_args(&state, held);
         let lease_ms = held.lease.as_millis().to_string();
         let v = self
             .run(
@@ -354,7 +358,7 @@ impl Backend for RedisBackend {
     async fn release(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<Snapshot>> {
         let keys = self.keys(key);
         let id = held.lock_id.to_string();
-        let (has, bytes) = state_args(&state);
+        let (has, bytes) = state_args(&state, held);
         let v = self
             .run(
                 "releasing",
@@ -420,11 +424,38 @@ impl Reader {
     }
 }
 
-fn state_args(state: &Option<Bytes>) -> (&'static [u8], &[u8]) {
+/// The state arguments of put and release: unchanged state is not rewritten (`2`).
+fn state_args<'a>(state: &'a Option<Bytes>, held: &Held) -> (&'static [u8], &'a [u8]) {
     match state {
+        _ if *state == held.state => (b"2", b""),
         Some(s) => (b"1", s.as_ref()),
         None => (b"0", b""),
     }
+}
+
+/// Turns a notice into the snapshot it announces. Released keys come without their state
+/// (the notice would have to carry it to every client); readers that need it read it.
+pub(crate) fn notice_snapshot(payload: &[u8]) -> Option<(Key, Snapshot)> {
+    let text = std::str::from_utf8(payload).ok()?;
+    let mut parts = text.splitn(4, '\n');
+    let revision = parts.next()?.parse().ok()?;
+    let kind = parts.next()?;
+    let value = parts.next()?;
+    let key = Key::new(parts.next()?).ok()?;
+    let snap = match kind {
+        "A" => {
+            let holder = decode_holder(value.as_bytes())?;
+            Snapshot {
+                revision,
+                store_ttl: Some(holder.lease),
+                holder: Some(holder),
+                state: None,
+            }
+        }
+        "R" | "D" => Snapshot::empty(revision),
+        _ => return None,
+    };
+    Some((key, snap))
 }
 
 fn validate_namespace(ns: &str) -> Result<()> {
@@ -462,6 +493,22 @@ mod tests {
         assert_eq!(h.lease, Duration::from_millis(1500));
         assert_eq!(h.label, "host:42");
         assert!(decode_holder(b"garbage").is_none());
+    }
+
+    #[test]
+    fn notices_carry_the_snapshot_they_announce() {
+        let id = LockId([1; 16]);
+        let (key, snap) =
+            notice_snapshot(format!("9\nA\n{id}:4:1500:h:1\nmy\nkey").as_bytes()).unwrap();
+        assert_eq!(key.as_str(), "my\nkey");
+        assert_eq!(snap.revision, 9);
+        let h = snap.holder.unwrap();
+        assert_eq!((h.token, h.label.as_str()), (4, "h:1"));
+        assert_eq!(snap.store_ttl, Some(Duration::from_millis(1500)));
+        let (_, freed) = notice_snapshot(b"10\nR\n\nk").unwrap();
+        assert_eq!(freed, Snapshot::empty(10));
+        assert!(notice_snapshot(b"garbage").is_none());
+        assert!(notice_snapshot(b"1\nX\n\nk").is_none());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The Lua scripts of the Redis protocol (see `docs/PROTOCOL-redis.md`). Every script takes
 //! KEYS = [lock, meta, state] of one resource (one hash slot) and ARGV[1..2] = [notice channel,
-//! user key]; the rest of ARGV is per script. A lock value is
+//! user key]; the rest of ARGV is per script. Notices published on the channel are
+//! `<rev>\n<A|R|D>\n<lock value, for A>\n<user key>` (acquired, released, deleted). A lock value is
 //! `<lock id hex>:<token>:<lease ms>:<label>`; the meta hash holds `token` (the fencing counter,
 //! never reset) and `rev` (bumped by every write, so observers can tell changes apart).
 
@@ -25,9 +26,9 @@ pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
 local token = redis.call('HINCRBY', KEYS[2], 'token', 1)
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-redis.call('SET', KEYS[1], ARGV[3] .. ':' .. token .. ':' .. ARGV[4] .. ':' .. ARGV[5],
-           'PX', ARGV[4])
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+local value = ARGV[3] .. ':' .. token .. ':' .. ARGV[4] .. ':' .. ARGV[5]
+redis.call('SET', KEYS[1], value, 'PX', ARGV[4])
+redis.call('PUBLISH', ARGV[1], rev .. '\nA\n' .. value .. '\n' .. ARGV[2])
 return {1, token, rev, redis.call('GET', KEYS[3])}
 ",
     )
@@ -39,13 +40,13 @@ local v = redis.call('GET', KEYS[1])
 if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
 ";
 
-/// Writes ARGV[5] as the state when ARGV[4] is '1' (with `PX` ARGV[6] unless it is '0'),
-/// deletes the state otherwise.
+/// ARGV[4] says what to do with the state: '1' writes ARGV[5] (with `PX` ARGV[6] unless it is
+/// '0'), '0' deletes it, '2' leaves it as it is.
 const WRITE_STATE: &str = r"
 if ARGV[4] == '1' then
   if ARGV[6] ~= '0' then redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
   else redis.call('SET', KEYS[3], ARGV[5]) end
-else
+elseif ARGV[4] == '0' then
   redis.call('DEL', KEYS[3])
 end
 ";
@@ -53,7 +54,7 @@ end
 /// ARGV[3..4] = lock id, lease ms. Returns the new rev, or 0 when the lock is not ours.
 pub static REFRESH: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{IF_OURS}
+        r"{IF_OURS}
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return redis.call('HINCRBY', KEYS[2], 'rev', 1)
 "
@@ -64,7 +65,7 @@ return redis.call('HINCRBY', KEYS[2], 'rev', 1)
 /// Writes the state and restarts the lease. Returns the new rev, or 0 when not ours.
 pub static PUT: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{IF_OURS}{WRITE_STATE}
+        r"{IF_OURS}{WRITE_STATE}
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 return redis.call('HINCRBY', KEYS[2], 'rev', 1)
 "
@@ -75,10 +76,10 @@ return redis.call('HINCRBY', KEYS[2], 'rev', 1)
 /// frees the lock and publishes a notice. Returns the new rev, or 0 when not ours.
 pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(&format!(
-        "{IF_OURS}{WRITE_STATE}
+        r"{IF_OURS}{WRITE_STATE}
 redis.call('DEL', KEYS[1])
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[1], rev .. '\nR\n\n' .. ARGV[2])
 return rev
 "
     ))
@@ -90,7 +91,7 @@ pub static DELETE: LazyLock<Script> = LazyLock::new(|| {
         r"
 redis.call('DEL', KEYS[1], KEYS[3])
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-redis.call('PUBLISH', ARGV[1], ARGV[2])
+redis.call('PUBLISH', ARGV[1], rev .. '\nD\n\n' .. ARGV[2])
 return rev
 ",
     )

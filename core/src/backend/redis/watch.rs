@@ -1,9 +1,10 @@
-//! Release notices: one pub/sub subscription per client to the namespace's channel, fanned out
-//! to per-key listeners. Notices are hints (pub/sub drops messages on reconnects), so every
-//! notice triggers a fresh read, a reconnect re-reads every watched key, and waiters also wake
-//! when the lock's own TTL runs out.
+//! Notices: one pub/sub subscription per client to the namespace's channel, fanned out to
+//! per-key listeners. Each notice carries the snapshot it announces (new holder, or freed), so
+//! a waiter acts on it without a read. Notices are hints (pub/sub drops messages on
+//! reconnects): a reconnect re-reads every watched key, and waiters also wake when the lock's
+//! own TTL runs out.
 
-use super::Reader;
+use super::{notice_snapshot, Reader};
 use crate::backend::Snapshot;
 use crate::error::Result;
 use crate::key::Key;
@@ -17,9 +18,18 @@ const BUFFER: usize = 16;
 const RETRY_MIN: Duration = Duration::from_millis(50);
 const RETRY_MAX: Duration = Duration::from_secs(2);
 
+/// What a listener hears.
+#[derive(Clone)]
+pub(crate) enum Notice {
+    /// The key changed to this.
+    Changed(Snapshot),
+    /// Notices may have been missed: read the key.
+    Resync,
+}
+
 #[derive(Default)]
 struct Inner {
-    listeners: HashMap<Key, broadcast::Sender<()>>,
+    listeners: HashMap<Key, broadcast::Sender<Notice>>,
     task: Option<tokio::task::JoinHandle<()>>,
     closed: bool,
 }
@@ -43,7 +53,7 @@ impl Feeds {
     }
 
     /// Listens for notices about `key`, starting the shared subscription if needed.
-    pub async fn subscribe(&self, key: &Key) -> Result<broadcast::Receiver<()>> {
+    pub async fn subscribe(&self, key: &Key) -> Result<broadcast::Receiver<Notice>> {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.listeners.retain(|_, tx| tx.receiver_count() > 0);
         let rx = inner
@@ -75,7 +85,7 @@ impl Feeds {
 fn notify_all(inner: &Mutex<Inner>) {
     let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
     for tx in inner.listeners.values() {
-        let _ = tx.send(());
+        let _ = tx.send(Notice::Resync);
     }
 }
 
@@ -90,13 +100,13 @@ async fn listen(client: redis::Client, channel: String, server: String, inner: A
                     notify_all(&inner);
                     let mut messages = pubsub.into_on_message();
                     while let Some(msg) = messages.next().await {
-                        let Ok(key) = std::str::from_utf8(msg.get_payload_bytes()) else {
+                        let Some((key, snap)) = notice_snapshot(msg.get_payload_bytes()) else {
+                            tracing::debug!(server = %server, "ignoring a malformed notice");
                             continue;
                         };
-                        let Ok(key) = Key::new(key) else { continue };
                         let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
                         if let Some(tx) = inner.listeners.get(&key) {
-                            let _ = tx.send(());
+                            let _ = tx.send(Notice::Changed(snap));
                         }
                     }
                     tracing::debug!(server = %server, "notice subscription ended; reconnecting");
@@ -110,9 +120,10 @@ async fn listen(client: redis::Client, channel: String, server: String, inner: A
     }
 }
 
-/// The key's current snapshot, then a fresh one after every notice.
+/// The key's current snapshot (read), then the snapshot of every notice; a read again
+/// whenever notices may have been missed.
 pub(crate) fn snapshots(
-    notices: broadcast::Receiver<()>,
+    notices: broadcast::Receiver<Notice>,
     reader: Reader,
 ) -> BoxStream<'static, Result<Snapshot>> {
     futures::stream::unfold(
@@ -120,7 +131,8 @@ pub(crate) fn snapshots(
         |(mut notices, mut reader, first)| async move {
             if !first {
                 match notices.recv().await {
-                    Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Ok(Notice::Changed(snap)) => return Some((Ok(snap), (notices, reader, false))),
+                    Ok(Notice::Resync) | Err(broadcast::error::RecvError::Lagged(_)) => {}
                     Err(broadcast::error::RecvError::Closed) => return None,
                 }
             }
