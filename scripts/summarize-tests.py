@@ -23,7 +23,7 @@ PATTERNS = [
     # ctest
     (re.compile(r"tests passed, (\d+) tests failed out of (\d+)"), lambda m: (int(m[2]) - int(m[1]), int(m[1]))),
 ]
-PYTEST = re.compile(r"^=+ (.*) in [\d.]+s")
+PYTEST = re.compile(r"^=* ?(\d+ (?:passed|failed|errors?)\b.*) in [\d.]+s\b")
 
 
 def count(path):

@@ -1,0 +1,50 @@
+"""Several processes contending (spawn and fork), exact final count; a forked child works."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+import pytest
+
+import fencelock
+import mp_workers
+
+PROCS = 4
+ROUNDS = 10
+
+
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_processes_contending_count_exactly(url: str, namespace: str, method: str) -> None:
+    # Use the library in the parent first, so the fork case inherits a started runtime.
+    with fencelock.connect(url, namespace=namespace) as c:
+        c.with_lock("mp", lambda s: 0, timeout=5)
+        ctx = multiprocessing.get_context(method)
+        with ctx.Pool(PROCS) as pool:
+            results = pool.starmap(
+                mp_workers.increment, [(url, namespace, ROUNDS)] * PROCS
+            )
+        assert c.get("mp").state == PROCS * ROUNDS
+    tokens = [t for r in results for t in r]
+    assert len(set(tokens)) == PROCS * ROUNDS
+
+
+def test_raw_fork_child_connects_and_locks(url: str, namespace: str) -> None:
+    with fencelock.connect(url, namespace=namespace) as c:
+        g = c.acquire("forked", timeout=5)
+        first = g.token
+        g.release(1)
+        pid = os.fork()
+        if pid == 0:  # child: must not touch the parent's client, makes its own
+            code = 1
+            try:
+                with fencelock.connect(url, namespace=namespace) as cc:
+                    with cc.lock("forked", timeout=10) as cg:
+                        if cg.token > first and cg.state == 1:
+                            cg.state = 2
+                            code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert c.get("forked").state == 2
