@@ -40,7 +40,7 @@ test-rust: setup
 	cargo test $(RUST_PACKAGES)
 
 bench: setup
-	cargo run --release -p fencelock-bench
+	cargo run --release -p fencelock-bench -- --backend all
 
 clean:
 	cargo clean
