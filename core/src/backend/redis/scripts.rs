@@ -2,8 +2,9 @@
 //! KEYS = [lock, meta, state] of one resource (one hash slot) and ARGV[1..2] = [notice channel,
 //! user key]; the rest of ARGV is per script. Notices published on the channel are
 //! `<rev>\n<A|R|D>\n<lock value, for A>\n<user key>` (acquired, released, deleted). A lock value is
-//! `<lock id hex>:<token>:<lease ms>:<label>`; the meta hash holds `token` (the fencing counter,
-//! never reset) and `rev` (bumped by every write, so observers can tell changes apart).
+//! `<lock id hex>:<token>:<lease ms>:<label>`; the meta hash holds `rev`, bumped by every write
+//! and never reset. An acquisition's fencing token is the `rev` of its acquiring write, so tokens
+//! strictly increase per key (with gaps) and one counter serves both purposes.
 
 use redis::Script;
 use std::sync::LazyLock;
@@ -24,8 +25,8 @@ pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
-local token = redis.call('HINCRBY', KEYS[2], 'token', 1)
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
+local token = rev
 local value = ARGV[3] .. ':' .. token .. ':' .. ARGV[4] .. ':' .. ARGV[5]
 redis.call('SET', KEYS[1], value, 'PX', ARGV[4])
 redis.call('PUBLISH', ARGV[1], rev .. '\nA\n' .. value .. '\n' .. ARGV[2])
