@@ -23,15 +23,17 @@ workers=(
 # loads it (script directory first on the path); otherwise they are skipped, loudly.
 py="$root/.venv/bin/python"
 if [ -f "$root/python/demo_worker.py" ] &&
-  "$py" -c "import sys; sys.path.insert(0, '$root/python'); import fencelock" >/dev/null 2>&1; then
+  (cd / && "$py" -c "import fencelock") >/dev/null 2>&1; then
   workers+=("python-1|$py $root/python/demo_worker.py" "python-2|$py $root/python/demo_worker.py")
 else
   echo "skipping Python: python/demo_worker.py is missing or its fencelock module does not load"
+  [ -z "${FENCELOCK_REQUIRE_ALL_WORKERS:-}" ] || exit 1
 fi
 if [ -f "$root/node/demo-worker.mjs" ] && node -e "require('$root/node')" >/dev/null 2>&1; then
   workers+=("node-1|node $root/node/demo-worker.mjs" "node-2|node $root/node/demo-worker.mjs")
 else
   echo "skipping Node: node/demo-worker.mjs is missing or the fencelock addon does not load"
+  [ -z "${FENCELOCK_REQUIRE_ALL_WORKERS:-}" ] || exit 1
 fi
 
 out="$(mktemp -d)"
