@@ -35,17 +35,15 @@ impl NativeLeadership {
         self.inner.is_leader()
     }
 
-    /// Steps down (blocking); false when leadership had already been lost. `Leadership::resign`
-    /// consumes the leadership, which Python shares, so this releases its guard, which is what
-    /// `resign` does.
+    /// Steps down (blocking); false when leadership had already been lost.
     fn resign(&self, py: Python<'_>) -> PyResult<bool> {
         let l = self.inner.clone();
-        runtime::block(py, async move { l.guard().release(None).await.py_err() })
+        runtime::block(py, async move { l.resign().await.py_err() })
     }
 
     fn resign_async<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let l = self.inner.clone();
-        runtime::awaitable(py, async move { l.guard().release(None).await.py_err() })
+        runtime::awaitable(py, async move { l.resign().await.py_err() })
     }
 
     #[pyo3(signature = (timeout=None))]

@@ -2,9 +2,9 @@
 
 use crate::bytes::{bytes_out, fl_bytes};
 use crate::cancel::fl_cancel;
-use crate::error::{fl_error, FlError};
+use crate::error::fl_error;
 use crate::ffi::{
-    block, check_out, guard, guard_void, handle, key_arg, timeout, write_opt, write_out,
+    block, check_out, guard, guard_void, handle, key_arg, required, timeout, write_opt, write_out,
 };
 use crate::holder::{fl_holder, holder_out};
 use crate::options::fl_client_options;
@@ -64,9 +64,7 @@ pub extern "C" fn fl_client_is_closed(
 ) -> fl_status {
     guard(err, || {
         let c = handle(client, "client")?;
-        if out.is_null() {
-            return Err(FlError::null("out"));
-        }
+        required(out)?;
         write_opt(out, c.client.is_closed());
         Ok(())
     })
@@ -81,9 +79,7 @@ pub extern "C" fn fl_client_max_state_len(
 ) -> fl_status {
     guard(err, || {
         let c = handle(client, "client")?;
-        if out.is_null() {
-            return Err(FlError::null("out"));
-        }
+        required(out)?;
         write_opt(out, c.client.max_state_len());
         Ok(())
     })

@@ -85,6 +85,15 @@ pub(crate) fn check_out<T>(out: *mut *mut T, what: &str) -> Result<(), FlError> 
 }
 
 /// Borrows a handle argument.
+/// Checks that a value out-param is not NULL.
+pub(crate) fn required<T>(out: *mut T) -> Result<(), FlError> {
+    if out.is_null() {
+        Err(FlError::null("out"))
+    } else {
+        Ok(())
+    }
+}
+
 pub(crate) fn handle<'a, T>(p: *const T, what: &str) -> Result<&'a T, FlError> {
     // SAFETY: NULL or a live handle from this library; callers document it.
     unsafe { p.as_ref() }.ok_or_else(|| FlError::null(what))

@@ -5,7 +5,8 @@ use crate::cancel::fl_cancel;
 use crate::client::fl_client;
 use crate::error::{fl_error, FlError};
 use crate::ffi::{
-    block, check_out, guard, guard_void, handle, key_arg, string, timeout, write_opt, write_out,
+    block, check_out, guard, guard_void, handle, key_arg, required, string, timeout, write_opt,
+    write_out,
 };
 use crate::holder::{fl_holder, holder_out};
 use crate::lost::{fl_lost_fn, Disarm};
@@ -124,9 +125,7 @@ pub extern "C" fn fl_leadership_is_leader(
 ) -> fl_status {
     guard(err, || {
         let l = handle(leadership, "leadership")?;
-        if out.is_null() {
-            return Err(FlError::null("out"));
-        }
+        required(out)?;
         write_opt(out, l.leadership.is_leader());
         Ok(())
     })
@@ -141,9 +140,7 @@ pub extern "C" fn fl_leadership_term(
 ) -> fl_status {
     guard(err, || {
         let l = handle(leadership, "leadership")?;
-        if out.is_null() {
-            return Err(FlError::null("out"));
-        }
+        required(out)?;
         write_opt(out, l.leadership.term());
         Ok(())
     })
@@ -163,7 +160,7 @@ pub extern "C" fn fl_leadership_resign(
         write_opt(out_resigned, false);
         let l = handle(leadership, "leadership")?;
         // Leadership::resign consumes it; its guard's release is the same operation.
-        let done = block(std::ptr::null(), l.leadership.guard().release(None))?;
+        let done = block(std::ptr::null(), l.leadership.resign())?;
         write_opt(out_resigned, done);
         Ok(())
     })

@@ -5,8 +5,8 @@ use crate::cancel::fl_cancel;
 use crate::client::fl_client;
 use crate::error::{fl_error, FlError};
 use crate::ffi::{
-    block, check_out, guard, guard_void, handle, key_arg, millis, state_arg, timeout, write_opt,
-    write_out,
+    block, check_out, guard, guard_void, handle, key_arg, millis, required, state_arg, timeout,
+    write_opt, write_out,
 };
 use crate::lost::{fl_lost_fn, Disarm};
 use crate::options::{fl_lock_options, lock_options};
@@ -356,12 +356,4 @@ pub extern "C" fn fl_lock_on_lost(
 pub extern "C" fn fl_lock_free(lock: *mut *mut fl_lock) {
     // SAFETY: NULL, or a slot holding NULL or a lock from this library.
     guard_void(|| unsafe { crate::ffi::free_box(lock) })
-}
-
-fn required<T>(out: *mut T) -> Result<(), FlError> {
-    if out.is_null() {
-        Err(FlError::null("out"))
-    } else {
-        Ok(())
-    }
 }
