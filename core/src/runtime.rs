@@ -9,6 +9,9 @@ use std::sync::Mutex;
 use std::task::{Context, Poll};
 use tokio::runtime::{Builder, Handle, Runtime};
 
+mod loop_tasks;
+pub use loop_tasks::{LoopTasks, TaskId};
+
 struct Owned {
     pid: u32,
     runtime: Runtime,

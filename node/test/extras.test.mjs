@@ -191,6 +191,37 @@ test('the event loop keeps running while a call waits', async () => {
   await close()
 })
 
+test('worker threads: each drives its own calls, and terminating one with calls pending is safe', async () => {
+  const { Worker } = await import('node:worker_threads')
+  const key = uniqueKey()
+  // Each worker takes the lock, leaves a wait pending and is terminated while it waits: the
+  // core may still wake that call after the worker's environment is gone.
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads')
+    const { JetstreamDistributedLock } = require(workerData.pkg)
+    ;(async () => {
+      const lock = await JetstreamDistributedLock.create(workerData.url, { namespace: workerData.ns, defaultLockDurationMs: 300 })
+      const w = await lock.acquireLock(workerData.key, 5000)
+      lock.wait(workerData.key, 60000).catch(() => {})
+      parentPort.postMessage(w.fencingToken)
+    })()
+  `
+  const ns = `wt-${uniqueKey()}`
+  const tokens = []
+  for (let i = 0; i < 3; i++) {
+    const w = new Worker(code, { eval: true, workerData: { pkg: path.resolve(here, '..'), url: server.url, ns, key } })
+    tokens.push(await new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject) }))
+    await w.terminate()
+  }
+  assert.ok(tokens[0] < tokens[1] && tokens[1] < tokens[2], `tokens ${tokens} do not increase`)
+  // This thread still works after the workers went away.
+  const lock = await server.factory.create(server.url, { namespace: ns, defaultLockDurationMs: 1000 })
+  const w = await lock.acquireLock(key, 5000)
+  assert.ok(w.fencingToken > tokens[2])
+  assert.equal(await lock.releaseLock(key, w), true)
+  await lock.close()
+})
+
 test('the demo worker increments the shared counter with strictly increasing tokens', async () => {
   const worker = path.join(here, '..', 'demo-worker.mjs')
   const run = (name) => new Promise((resolve) => {

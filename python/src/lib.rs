@@ -7,6 +7,8 @@ mod convert;
 mod error;
 mod guard;
 mod leadership;
+#[cfg(unix)]
+mod loop_driver;
 mod observer;
 mod runtime;
 

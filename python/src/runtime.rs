@@ -91,7 +91,8 @@ async fn interrupted() -> PyErr {
     }
 }
 
-/// Wraps `fut` in an asyncio future of the running loop. `fut` is polled once right here
+/// Wraps `fut` in an asyncio future of the running loop, driven on the loop's thread
+/// (`loop_driver.rs`) when the loop can watch a socket. Otherwise: `fut` is polled once right here
 /// (inside the core runtime's context, GIL released), so work that completes at once, such as an
 /// uncontended step or an error, costs no thread handoff; otherwise it continues as a task on
 /// the core runtime, which hands the outcome to the loop with `call_soon_threadsafe`.
@@ -103,6 +104,11 @@ where
     T: for<'a> IntoPyObject<'a> + Send + 'static,
 {
     let event_loop = asyncio(py)?.call_method0(intern!(py, "get_running_loop"))?;
+    #[cfg(unix)]
+    let fut = match crate::loop_driver::start(py, &event_loop, fut)? {
+        Ok(py_fut) => return Ok(py_fut),
+        Err(fut) => fut,
+    };
     let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
     let mut fut = Box::pin(fut);
     let handle = fencelock::runtime::handle();

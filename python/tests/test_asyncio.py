@@ -106,3 +106,66 @@ async def test_async_use_after_close(backend_url: str, namespace: str) -> None:
     await c.close()
     with pytest.raises(fencelock.ClientClosed):
         await c.acquire("k", timeout=1)
+
+
+def test_one_client_per_loop_across_loops_and_threads(url: str, namespace: str) -> None:
+    """Operations run on the loop that awaits them: loops started one after another on a
+    thread, and loops on several threads at once, each finish their own calls."""
+
+    async def count(n: int) -> list[int]:
+        async with await fencelock.connect_async(url, namespace=namespace) as c:
+            tokens = []
+            for _ in range(n):
+                async with c.lock("shared", timeout=10) as g:
+                    g.state = (g.state or 0) + 1
+                    tokens.append(g.token)
+            return tokens
+
+    first = asyncio.run(count(5))
+    second = asyncio.run(count(5))  # a new loop on the same thread
+    assert first + second == sorted(first + second)
+
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        runs = list(pool.map(lambda _: asyncio.run(count(10)), range(4)))
+    tokens = [t for run in runs for t in run]
+    assert len(set(tokens)) == 40
+
+    async def final() -> fencelock.KeyInfo:
+        async with await fencelock.connect_async(url, namespace=namespace) as c:
+            return await c.get("shared")
+
+    info = asyncio.run(final())
+    assert info.state == 50
+
+
+def _child_counts(url: str, namespace: str) -> None:
+    async def run() -> None:
+        async with await fencelock.connect_async(url, namespace=namespace) as c:
+            for _ in range(5):
+                async with c.lock("forked", timeout=10) as g:
+                    g.state = (g.state or 0) + 1
+
+    asyncio.run(run())
+
+
+def test_asyncio_in_a_forked_child(url: str, namespace: str) -> None:
+    """A child forked after the parent used asyncio gets loops of its own that work."""
+    import multiprocessing
+
+    async def parent() -> None:
+        async with await fencelock.connect_async(url, namespace=namespace) as c:
+            async with c.lock("forked", timeout=10) as g:
+                g.state = 0
+
+    asyncio.run(parent())
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_child_counts, args=(url, namespace)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    with fencelock.connect(url, namespace=namespace) as c:
+        assert c.get("forked").state == 10

@@ -1,0 +1,256 @@
+//! Core futures driven on the asyncio loop's own thread.
+//!
+//! The loop thread polls an operation's future itself (which sends its request at once); when
+//! the store answers, the core's connection task wakes it, and the waker writes one byte to a
+//! socket the loop watches with `add_reader`. The reader callback, on the loop thread, polls
+//! the woken futures and settles their asyncio futures. Compared with finishing each operation
+//! as a task on the core runtime and posting the result with `call_soon_threadsafe`, this saves
+//! the wake-up that starts the task and a GIL hand-off on a core thread per operation
+//! (DESIGN.md §6: Python W1 <= 1.3x the core's). Wakers never take the GIL.
+//!
+//! Loops without `add_reader` (Windows' proactor loop) keep the task-based path in
+//! `runtime.rs`.
+
+use fencelock::runtime::{LoopTasks, TaskId};
+use pyo3::prelude::*;
+use pyo3::{intern, IntoPyObjectExt};
+use std::cell::{Cell, RefCell};
+use std::future::Future;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+
+/// A finished operation: converts its outcome to Python on the loop thread.
+type Output = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
+
+/// The pending operations of one event loop.
+struct Driver {
+    id: u64,
+    /// Identity of the loop; a forked child gets drivers of its own (the socket is shared).
+    pid: u32,
+    tasks: LoopTasks<Output, Py<PyAny>>,
+    /// The end the loop reads; wakers write to the other one.
+    wake_rx: UnixStream,
+}
+
+thread_local! {
+    /// The drivers of the loops that ran on this thread and are not closed.
+    static DRIVERS: RefCell<Vec<(Py<PyAny>, Rc<Driver>)>> = const { RefCell::new(Vec::new()) };
+    static NEXT_ID: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A `Send` wrapper for the driver during `Python::detach`, whose closure runs on the calling
+/// thread: the driver never leaves it.
+struct SameThread<T>(T);
+// SAFETY: only used to pass values into and out of `Python::detach`, which runs its closure
+// synchronously on the thread that called it.
+unsafe impl<T> Send for SameThread<T> {}
+
+/// Starts `fut` on `event_loop` and returns the asyncio future of its outcome, or gives `fut`
+/// back when the loop cannot watch a socket (then the caller uses the task-based path).
+pub fn start<'py, F, T>(
+    py: Python<'py>,
+    event_loop: &Bound<'py, PyAny>,
+    fut: F,
+) -> PyResult<Result<Bound<'py, PyAny>, F>>
+where
+    F: Future<Output = PyResult<T>> + Send + 'static,
+    T: for<'a> IntoPyObject<'a> + Send + 'static,
+{
+    let Some(driver) = driver_for(py, event_loop)? else {
+        return Ok(Err(fut));
+    };
+    let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
+    let fut = async move {
+        let out = fut.await;
+        Box::new(move |py: Python<'_>| out.and_then(|v| v.into_py_any(py))) as Output
+    };
+    let target = py_fut.clone().unbind();
+    // Without the GIL: the core may log (taking the GIL on its own threads) while holding a
+    // lock this poll needs.
+    let d = SameThread(driver.clone());
+    let started = py
+        .detach(move || {
+            let d = d; // the whole wrapper moves in, not just its field
+            SameThread(d.0.tasks.start(fut, target))
+        })
+        .0;
+    match started {
+        Ok((out, target)) => settle(py, out, target),
+        Err(task) => {
+            py_fut.call_method1(
+                intern!(py, "add_done_callback"),
+                (CancelOnCancel {
+                    driver: driver.id,
+                    task,
+                },),
+            )?;
+        }
+    }
+    Ok(Ok(py_fut))
+}
+
+/// This thread's driver for `event_loop`, registering a new one with the loop when needed.
+fn driver_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Option<Rc<Driver>>> {
+    let pid = std::process::id();
+    let found = DRIVERS.with(|d| {
+        d.borrow()
+            .iter()
+            .find(|(l, drv)| l.is(event_loop) && drv.pid == pid)
+            .map(|(_, drv)| drv.clone())
+    });
+    if found.is_some() {
+        return Ok(found);
+    }
+    // Drivers of loops closed since (or inherited from a parent process) go now.
+    let stale: Vec<_> = DRIVERS.with(|d| {
+        let mut d = d.borrow_mut();
+        let all = std::mem::take(&mut *d);
+        let (keep, stale): (Vec<_>, Vec<_>) = all.into_iter().partition(|(l, drv)| {
+            drv.pid == pid
+                && !l
+                    .bind(py)
+                    .call_method0(intern!(py, "is_closed"))
+                    .and_then(|c| c.is_truthy())
+                    .unwrap_or(true)
+        });
+        *d = keep;
+        stale
+    });
+    for (l, drv) in stale {
+        // A loop still open in a forked child watches the parent's socket: stop that.
+        let _ = l
+            .bind(py)
+            .call_method1(intern!(py, "remove_reader"), (drv.wake_rx.as_raw_fd(),));
+    }
+    let (wake_rx, wake_tx) = UnixStream::pair()?;
+    wake_rx.set_nonblocking(true)?;
+    wake_tx.set_nonblocking(true)?;
+    let id = NEXT_ID.with(|n| {
+        let id = n.get();
+        n.set(id + 1);
+        id
+    });
+    let registered = event_loop.call_method1(
+        intern!(py, "add_reader"),
+        (wake_rx.as_raw_fd(), RunWoken { driver: id }),
+    );
+    if let Err(e) = registered {
+        if e.is_instance_of::<pyo3::exceptions::PyNotImplementedError>(py) {
+            return Ok(None);
+        }
+        return Err(e);
+    }
+    let driver = Rc::new(Driver {
+        id,
+        pid,
+        tasks: LoopTasks::new(move || {
+            // A full buffer means a wake-up byte is already waiting: nothing more to do.
+            let _ = (&wake_tx).write(&[1]);
+        }),
+        wake_rx,
+    });
+    DRIVERS.with(|d| {
+        d.borrow_mut()
+            .push((event_loop.clone().unbind(), driver.clone()))
+    });
+    Ok(Some(driver))
+}
+
+fn by_id(id: u64) -> Option<Rc<Driver>> {
+    DRIVERS.with(|d| {
+        d.borrow()
+            .iter()
+            .find(|(_, drv)| drv.id == id)
+            .map(|(_, drv)| drv.clone())
+    })
+}
+
+/// Hands an outcome to its asyncio future, unless that was cancelled meanwhile.
+fn settle(py: Python<'_>, out: Output, target: Py<PyAny>) {
+    let target = target.bind(py);
+    let done = target
+        .call_method0(intern!(py, "done"))
+        .and_then(|d| d.is_truthy())
+        .unwrap_or(true);
+    if done {
+        return;
+    }
+    let delivered = match out(py) {
+        Ok(v) => target.call_method1(intern!(py, "set_result"), (v,)),
+        Err(e) => target.call_method1(intern!(py, "set_exception"), (e.into_value(py),)),
+    };
+    if let Err(e) = delivered {
+        log::debug!(target: "fencelock::python", "result not delivered to asyncio: {e}");
+    }
+}
+
+/// The loop's reader callback: drains the wake-up socket and polls the woken operations.
+#[pyclass(frozen)]
+struct RunWoken {
+    driver: u64,
+}
+
+#[pymethods]
+impl RunWoken {
+    fn __call__(&self, py: Python<'_>) {
+        let Some(driver) = by_id(self.driver) else {
+            return;
+        };
+        drain(&driver.wake_rx);
+        let d = SameThread(driver.clone());
+        let finished = py
+            .detach(move || {
+                let d = d;
+                let mut out = Vec::new();
+                d.0.tasks.run_woken(|o, target| out.push((o, target)));
+                SameThread(out)
+            })
+            .0;
+        for (out, target) in finished {
+            settle(py, out, target);
+        }
+    }
+}
+
+/// Done-callback of the asyncio future: a cancelled future drops its operation, which
+/// cancels it in the core (an awaiting acquire takes no lock then).
+#[pyclass(frozen)]
+struct CancelOnCancel {
+    driver: u64,
+    task: TaskId,
+}
+
+#[pymethods]
+impl CancelOnCancel {
+    fn __call__(&self, py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
+        if !fut.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
+            return Ok(());
+        }
+        if let Some(driver) = by_id(self.driver) {
+            let (d, task) = (SameThread(driver), self.task);
+            // The asyncio future comes back out and is released here, with the GIL.
+            drop(
+                py.detach(move || {
+                    let d = d;
+                    SameThread(d.0.tasks.cancel(task))
+                })
+                .0,
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Reads until the socket would block; `Ok(0)` (closed) also ends it.
+fn drain(s: &UnixStream) {
+    let mut buf = [0u8; 64];
+    loop {
+        match (&*s).read(&mut buf) {
+            Ok(n) if n > 0 => continue,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            _ => return,
+        }
+    }
+}
