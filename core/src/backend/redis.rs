@@ -4,7 +4,12 @@
 //! state. Releases and deletes publish a notice on the namespace's channel; waiters fall back
 //! to the lock's own TTL because pub/sub may drop messages.
 
+mod cluster;
+mod connection;
 mod scripts;
+mod sentinel;
+mod target;
+mod tls;
 mod watch;
 
 use crate::backend::{Acquired, Backend, Cas, Held, HoldRequest, Holder, LockId, Snapshot};
@@ -12,10 +17,17 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
 use async_trait::async_trait;
 use bytes::Bytes;
+use connection::Conn;
 use futures::stream::BoxStream;
-use redis::aio::ConnectionManager;
 use redis::Value;
+use std::path::PathBuf;
 use std::time::Duration;
+
+/// Whether `scheme` (lower case) names a Redis deployment: `redis`, `rediss`, `redis+unix`,
+/// `unix`, and the Sentinel and Cluster schemes.
+pub(crate) fn is_redis_scheme(scheme: &str) -> bool {
+    target::scheme_kind(scheme).is_some()
+}
 
 /// Largest state accepted: Redis strings may hold 512 MiB, but a lock's state travels in every
 /// acquisition, so fencelock keeps the same 1 MiB ceiling as a default NATS server.
@@ -24,7 +36,9 @@ pub const MAX_STATE_LEN: usize = 1024 * 1024;
 /// How to reach Redis and how durable writes must be.
 #[derive(Debug, Clone)]
 pub struct RedisOptions {
-    /// `redis://[user:password@]host:port[/db]`.
+    /// `redis://[user:password@]host:port[/db]`, `rediss://…` (TLS),
+    /// `redis+sentinel://[user:password@]host:26379[,host…]/<master>[/db]` or
+    /// `redis+cluster://[user:password@]host:port[,host…]`; see `docs/PROTOCOL-redis.md`.
     pub url: String,
     /// Key prefix and notice channel of this client's locks.
     pub namespace: String,
@@ -36,12 +50,17 @@ pub struct RedisOptions {
     pub replication_timeout: Duration,
     /// How long to try connecting.
     pub connect_timeout: Duration,
+    /// A root certificate (PEM) to trust for `rediss` URLs, e.g. a private CA.
+    pub tls_root_cert: Option<PathBuf>,
+    /// A client certificate and key (PEM) for mutual TLS.
+    pub tls_client_cert: Option<(PathBuf, PathBuf)>,
+    /// Refuse URLs without TLS.
+    pub require_tls: bool,
 }
 
 /// The Redis backend.
 pub struct RedisBackend {
-    conn: ConnectionManager,
-    client: redis::Client,
+    conn: Conn,
     server: String,
     prefix: String,
     channel: String,
@@ -63,28 +82,12 @@ impl RedisBackend {
     pub async fn connect(opts: &RedisOptions) -> Result<RedisBackend> {
         validate_namespace(&opts.namespace)?;
         let server = redact(&opts.url);
-        let client = redis::Client::open(opts.url.as_str()).map_err(|e| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                format!("{server:?} is not a Redis URL ({e}); use redis://host:port"),
-            )
-        })?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(opts.connect_timeout))
-            .set_number_of_retries(1);
-        let conn = tokio::time::timeout(
-            opts.connect_timeout,
-            client.get_connection_manager_with_config(config),
-        )
-        .await
-        .map_err(|_| Error::backend(&server, "connecting", None, "timed out"))?
-        .map_err(|e| Error::backend(&server, "connecting", None, e))?;
+        let (conn, notices) = connection::open(opts, &server).await?;
         let prefix = format!("fencelock:{}:", opts.namespace);
         let channel = format!("fencelock:{}:notices", opts.namespace);
         Ok(RedisBackend {
-            feeds: watch::Feeds::new(client.clone(), channel.clone(), server.clone()),
+            feeds: watch::Feeds::new(notices, channel.clone(), server.clone()),
             conn,
-            client,
             server,
             prefix,
             channel,
@@ -399,13 +402,12 @@ impl Backend for RedisBackend {
 
     async fn close(&self) {
         self.feeds.close();
-        drop(self.client.clone());
     }
 }
 
 /// Reads one key's snapshot for the change feed, independently of the backend's lifetime.
 pub(crate) struct Reader {
-    conn: ConnectionManager,
+    conn: Conn,
     keys: Keys,
     server: String,
     key: Key,
@@ -471,12 +473,22 @@ fn validate_namespace(ns: &str) -> Result<()> {
     Ok(())
 }
 
-/// The URL without its password, for messages.
+/// The URL without its passwords (user info, and a Sentinel's `sentinel_password`), for
+/// messages.
 fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let authority_end = url.find(['?', '#']).unwrap_or(url.len());
+    let mut out = match (url.find("://"), url[..authority_end].rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
         _ => url.to_owned(),
+    };
+    if let Some(i) = out.find("sentinel_password=") {
+        let start = i + "sentinel_password=".len();
+        let end = out[start..]
+            .find(['&', '#'])
+            .map_or(out.len(), |e| start + e);
+        out.replace_range(start..end, "***");
     }
+    out
 }
 
 #[cfg(test)]
@@ -515,5 +527,9 @@ mod tests {
     fn passwords_are_redacted_from_messages() {
         assert_eq!(redact("redis://u:secret@h:1/0"), "redis://***@h:1/0");
         assert_eq!(redact("redis://h:1"), "redis://h:1");
+        assert_eq!(
+            redact("redis+sentinel://:pw@a:1,b:2/m?sentinel_password=x&y=1#f@g"),
+            "redis+sentinel://***@a:1,b:2/m?sentinel_password=***&y=1#f@g"
+        );
     }
 }

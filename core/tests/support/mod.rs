@@ -3,14 +3,18 @@
 #![allow(dead_code)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-pub use fencelock_testkit::{NatsServer, RedisServer};
+pub use fencelock_testkit::{NatsServer, RedisCluster, RedisServer};
 
 /// A backend under test: a real server started for the test, or the in-process store.
 pub enum Fixture {
     Nats(NatsServer),
     Redis(RedisServer),
+    /// A Redis Cluster shared by the tests running at the same time (starting one per test
+    /// would double the suite's time), each with a namespace of its own.
+    RedisCluster(Arc<RedisCluster>, String),
     /// The memory store is process-wide, so each fixture gets its own namespace suffix.
     Memory(String),
 }
@@ -25,14 +29,27 @@ impl Fixture {
     }
 
     pub fn memory() -> Fixture {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        Fixture::Memory(format!("t{}", NEXT.fetch_add(1, Ordering::Relaxed)))
+        Fixture::Memory(unique("t"))
+    }
+
+    pub fn redis_cluster() -> Fixture {
+        static SHARED: Mutex<Weak<RedisCluster>> = Mutex::new(Weak::new());
+        let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        let cluster = shared.upgrade().unwrap_or_else(|| {
+            let c = Arc::new(RedisCluster::start());
+            *shared = Arc::downgrade(&c);
+            c
+        });
+        Fixture::RedisCluster(cluster, unique("c"))
     }
 
     pub fn builder(&self, ns: &str) -> fencelock::ClientBuilder {
         match self {
             Fixture::Nats(srv) => fencelock::Client::nats(&srv.url()).namespace(ns),
             Fixture::Redis(srv) => fencelock::Client::redis(&srv.url()).namespace(ns),
+            Fixture::RedisCluster(c, id) => {
+                fencelock::Client::redis(&c.url()).namespace(format!("{ns}-{id}"))
+            }
             Fixture::Memory(id) => fencelock::Client::memory().namespace(format!("{ns}-{id}")),
         }
     }
@@ -58,6 +75,14 @@ macro_rules! conformance {
                 }
             )*
         }
+        mod redis_cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Fixture::redis_cluster()).await
+                }
+            )*
+        }
         mod memory {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +92,12 @@ macro_rules! conformance {
             )*
         }
     };
+}
+
+/// A process-wide unique suffix.
+pub fn unique(prefix: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{prefix}{}", NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 pub async fn client(fx: &Fixture, ns: &str) -> fencelock::Client {

@@ -2,8 +2,10 @@
 //! per-key listeners. Each notice carries the snapshot it announces (new holder, or freed), so
 //! a waiter acts on it without a read. Notices are hints (pub/sub drops messages on
 //! reconnects): a reconnect re-reads every watched key, and waiters also wake when the lock's
-//! own TTL runs out.
+//! own TTL runs out. Where the subscription connects depends on the deployment
+//! ([`Notices`]); with Sentinel it moves whenever the connection resolves another master.
 
+use super::connection::Notices;
 use super::{notice_snapshot, Reader};
 use crate::backend::Snapshot;
 use crate::error::Result;
@@ -36,16 +38,16 @@ struct Inner {
 
 /// The shared subscription of one client and its per-key listeners.
 pub(crate) struct Feeds {
-    client: redis::Client,
+    source: Notices,
     channel: String,
     server: String,
     inner: Arc<Mutex<Inner>>,
 }
 
 impl Feeds {
-    pub fn new(client: redis::Client, channel: String, server: String) -> Feeds {
+    pub fn new(source: Notices, channel: String, server: String) -> Feeds {
         Feeds {
-            client,
+            source,
             channel,
             server,
             inner: Arc::default(),
@@ -63,7 +65,7 @@ impl Feeds {
             .subscribe();
         if inner.task.is_none() && !inner.closed {
             inner.task = Some(tokio::spawn(listen(
-                self.client.clone(),
+                self.source.clone(),
                 self.channel.clone(),
                 self.server.clone(),
                 self.inner.clone(),
@@ -89,17 +91,28 @@ fn notify_all(inner: &Mutex<Inner>) {
     }
 }
 
-async fn listen(client: redis::Client, channel: String, server: String, inner: Arc<Mutex<Inner>>) {
+async fn listen(source: Notices, channel: String, server: String, inner: Arc<Mutex<Inner>>) {
     let mut retry = RETRY_MIN;
     loop {
-        match client.get_async_pubsub().await {
-            Ok(mut pubsub) => match pubsub.subscribe(&channel).await {
+        match source.open().await {
+            Ok((mut pubsub, mut moved)) => match pubsub.subscribe(&channel).await {
                 Ok(()) => {
                     retry = RETRY_MIN;
                     // Notices sent while we were away are lost: have everyone re-read.
                     notify_all(&inner);
                     let mut messages = pubsub.into_on_message();
-                    while let Some(msg) = messages.next().await {
+                    loop {
+                        let msg = tokio::select! {
+                            msg = messages.next() => msg,
+                            () = &mut moved => {
+                                tracing::debug!(server = %server, "the master moved; resubscribing");
+                                break;
+                            }
+                        };
+                        let Some(msg) = msg else {
+                            tracing::debug!(server = %server, "notice subscription ended; reconnecting");
+                            break;
+                        };
                         let Some((key, snap)) = notice_snapshot(msg.get_payload_bytes()) else {
                             tracing::debug!(server = %server, "ignoring a malformed notice");
                             continue;
@@ -109,7 +122,6 @@ async fn listen(client: redis::Client, channel: String, server: String, inner: A
                             let _ = tx.send(Notice::Changed(snap));
                         }
                     }
-                    tracing::debug!(server = %server, "notice subscription ended; reconnecting");
                 }
                 Err(e) => tracing::debug!(server = %server, error = %e, "cannot subscribe"),
             },

@@ -1,0 +1,194 @@
+//! A connection to the master of a Sentinel-managed group that follows failovers.
+//!
+//! The master is resolved through the sentinels (redis-rs asks them in order and checks with
+//! `ROLE` that the named node really is a master). The resolved master is kept until it fails
+//! us: a dropped connection, an I/O error or a timeout makes the next call resolve again, and a
+//! `READONLY` reply (the node was demoted to a replica) resolves again at once and repeats the
+//! command there. Repeating is safe only for `READONLY`: the node refused to write, so nothing
+//! was applied. After a dropped connection a write may or may not have been applied, so that
+//! call fails and the caller decides.
+//!
+//! Each new master gets a new epoch, published on a watch channel: the notice subscription
+//! (`watch.rs`) moves to the new master when it changes.
+
+use redis::aio::{ConnectionLike, MultiplexedConnection};
+use redis::sentinel::SentinelClient;
+use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use std::sync::{Arc, Mutex};
+
+/// Clones share the resolved master.
+#[derive(Clone)]
+pub(crate) struct Failover(Arc<Shared>);
+
+struct Shared {
+    sentinel: tokio::sync::Mutex<SentinelClient>,
+    current: Mutex<Option<Master>>,
+    epoch: tokio::sync::watch::Sender<u64>,
+    config: AsyncConnectionConfig,
+    db: i64,
+}
+
+/// One resolved master.
+#[derive(Clone)]
+pub(crate) struct Master {
+    epoch: u64,
+    /// Opens further connections to it (the pub/sub subscription).
+    pub client: redis::Client,
+    conn: MultiplexedConnection,
+}
+
+impl Master {
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+}
+
+impl Failover {
+    /// Resolves the master once, so that a wrong master name or unreachable sentinels fail
+    /// `connect` instead of the first operation.
+    pub async fn connect(
+        sentinel: SentinelClient,
+        config: AsyncConnectionConfig,
+        db: i64,
+    ) -> RedisResult<Failover> {
+        let f = Failover(Arc::new(Shared {
+            sentinel: tokio::sync::Mutex::new(sentinel),
+            current: Mutex::new(None),
+            epoch: tokio::sync::watch::channel(0).0,
+            config,
+            db,
+        }));
+        f.resolve(None).await?;
+        Ok(f)
+    }
+
+    /// The current master, resolving it if the last one failed.
+    pub async fn master(&self) -> RedisResult<Master> {
+        if let Some(m) = self.current() {
+            return Ok(m);
+        }
+        self.resolve(None).await
+    }
+
+    /// Changes whenever a different master (or the same one again) is resolved.
+    pub fn epochs(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.epoch.subscribe()
+    }
+
+    fn current(&self) -> Option<Master> {
+        self.0
+            .current
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Forgets `epoch`'s master (if still current) so that the next call resolves again.
+    pub fn forget(&self, epoch: u64) {
+        let mut cur = self.0.current.lock().unwrap_or_else(|p| p.into_inner());
+        if cur.as_ref().is_some_and(|m| m.epoch == epoch) {
+            *cur = None;
+        }
+    }
+
+    /// Asks the sentinels for the master, unless another caller already replaced `stale`.
+    async fn resolve(&self, stale: Option<u64>) -> RedisResult<Master> {
+        // One resolution at a time; callers that waited reuse its result.
+        let mut sentinel = self.0.sentinel.lock().await;
+        if let Some(m) = self.current() {
+            if Some(m.epoch) != stale {
+                return Ok(m);
+            }
+        }
+        let client = sentinel.async_get_client().await?;
+        let conn = client
+            .get_multiplexed_async_connection_with_config(&self.0.config)
+            .await?;
+        let epoch = *self.0.epoch.borrow() + 1;
+        let master = Master {
+            epoch,
+            client,
+            conn,
+        };
+        *self.0.current.lock().unwrap_or_else(|p| p.into_inner()) = Some(master.clone());
+        self.0.epoch.send_replace(epoch);
+        tracing::debug!(epoch, "resolved the Redis master through Sentinel");
+        Ok(master)
+    }
+
+    /// What to do after `result` came back from `master`: `true` to repeat on a new master.
+    fn after<T>(&self, master: &Master, result: &RedisResult<T>) -> bool {
+        match result {
+            Err(e) if is_readonly(e) => true,
+            Err(e) if is_lost(e) => {
+                self.forget(master.epoch);
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
+fn is_readonly(e: &RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::ReadOnly)
+        || e.code() == Some("READONLY")
+}
+
+fn is_lost(e: &RedisError) -> bool {
+    e.is_connection_dropped() || e.is_io_error() || e.is_timeout() || e.is_connection_refusal()
+}
+
+/// A pipeline's replies carry server errors as values; `READONLY` in any means nothing was
+/// written (the scripts write only after their checks, and a replica refuses the first write).
+fn pipeline_readonly(values: &RedisResult<Vec<Value>>) -> bool {
+    match values {
+        Ok(vs) => vs.iter().any(|v| {
+            matches!(v, Value::ServerError(e)
+                if e.kind() == Some(redis::ServerErrorKind::ReadOnly) || e.code() == "READONLY")
+        }),
+        Err(e) => is_readonly(e),
+    }
+}
+
+impl ConnectionLike for Failover {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let master = self.master().await?;
+            let result = master.conn.clone().req_packed_command(cmd).await;
+            if !self.after(&master, &result) {
+                return result;
+            }
+            let master = self.resolve(Some(master.epoch)).await?;
+            master.conn.clone().req_packed_command(cmd).await
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let master = self.master().await?;
+            let result = master
+                .conn
+                .clone()
+                .req_packed_commands(pipeline, offset, count)
+                .await;
+            if !(pipeline_readonly(&result) || self.after(&master, &result)) {
+                return result;
+            }
+            let master = self.resolve(Some(master.epoch)).await?;
+            master
+                .conn
+                .clone()
+                .req_packed_commands(pipeline, offset, count)
+                .await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.0.db
+    }
+}

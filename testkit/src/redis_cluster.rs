@@ -1,0 +1,103 @@
+//! A Redis Cluster of real `redis-server` processes on free loopback ports.
+
+use crate::redis::{cli, free_port, redis_cli_binary, wait_until, RedisServer};
+use std::process::{Command, Stdio};
+
+/// Masters with `--cluster-enabled yes` and all 16384 slots assigned, no replicas.
+pub struct RedisCluster {
+    /// The nodes, in the order of their slot ranges.
+    pub nodes: Vec<RedisServer>,
+}
+
+impl RedisCluster {
+    /// Starts three masters and creates the cluster (`redis-cli --cluster create`).
+    pub fn start() -> RedisCluster {
+        Self::start_with(3)
+    }
+
+    /// Starts `masters` (at least 3, as `redis-cli --cluster create` requires) masters.
+    pub fn start_with(masters: usize) -> RedisCluster {
+        let nodes: Vec<RedisServer> = (0..masters)
+            .map(|_| {
+                // The bus port defaults to port + 10000, which may be taken or out of range.
+                let bus = free_port().to_string();
+                RedisServer::start_with(&[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                    "--cluster-port",
+                    &bus,
+                ])
+            })
+            .collect();
+        let addrs: Vec<String> = nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        let out = Command::new(redis_cli_binary())
+            .args(["--cluster", "create"])
+            .args(&addrs)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli is needed for the cluster tests (apt-get install redis-tools)");
+        assert!(
+            out.status.success(),
+            "redis-cli --cluster create failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for n in &nodes {
+            wait_until(20, "the cluster to become ready", || {
+                let info = cli(n.port, &["CLUSTER", "INFO"])?;
+                let ok = info.contains("cluster_state:ok")
+                    && info.contains(&format!("cluster_known_nodes:{masters}"))
+                    && info.contains("cluster_slots_ok:16384");
+                ok.then_some(()).ok_or(info)
+            });
+        }
+        RedisCluster { nodes }
+    }
+
+    /// `redis+cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,…` (every node as a seed).
+    pub fn url(&self) -> String {
+        let hosts: Vec<String> = self
+            .nodes
+            .iter()
+            .map(|n| format!("127.0.0.1:{}", n.port))
+            .collect();
+        format!("redis+cluster://{}", hosts.join(","))
+    }
+
+    /// The port of the node serving `key`'s hash slot (from `CLUSTER KEYSLOT` and
+    /// `CLUSTER NODES`).
+    pub fn node_of(&self, key: &str) -> u16 {
+        let port = self.nodes[0].port;
+        let slot: u16 = cli(port, &["CLUSTER", "KEYSLOT", key])
+            .and_then(|s| s.trim().parse().map_err(|e| format!("{s:?}: {e}")))
+            .expect("CLUSTER KEYSLOT");
+        let nodes = cli(port, &["CLUSTER", "NODES"]).expect("CLUSTER NODES");
+        // `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges…>`
+        for line in nodes.lines() {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let Some(addr) = fields.get(1) else { continue };
+            let node_port = addr
+                .split('@')
+                .next()
+                .and_then(|a| a.rsplit(':').next())
+                .and_then(|p| p.parse::<u16>().ok());
+            for range in fields.iter().skip(8) {
+                let (a, b) = range.split_once('-').unwrap_or((range, range));
+                if let (Ok(a), Ok(b), Some(p)) = (a.parse::<u16>(), b.parse::<u16>(), node_port) {
+                    if (a..=b).contains(&slot) {
+                        return p;
+                    }
+                }
+            }
+        }
+        panic!("no node serves slot {slot} of {key:?}: {nodes}")
+    }
+}
