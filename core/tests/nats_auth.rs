@@ -3,8 +3,6 @@
 mod support;
 
 use fencelock::{Client, ErrorKind};
-use std::path::Path;
-use std::process::Command;
 use support::*;
 
 async fn round_trip(c: &Client) {
@@ -62,79 +60,10 @@ async fn a_missing_creds_file_is_an_invalid_argument_naming_it() {
     assert!(e.to_string().contains("fencelock.creds"), "{e}");
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let ok = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is needed for the TLS test")
-        .status
-        .success();
-    assert!(ok, "openssl {args:?} failed");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_a_private_certificate_authority() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    let mut ca = vec!["req", "-x509"];
-    ca.extend(ec);
-    ca.extend([
-        "-keyout",
-        "ca.key",
-        "-out",
-        "ca.pem",
-        "-days",
-        "1",
-        "-subj",
-        "/CN=fencelock test CA",
-    ]);
-    openssl(d, &ca);
-    let mut csr = vec!["req"];
-    csr.extend(ec);
-    csr.extend([
-        "-keyout",
-        "server.key",
-        "-out",
-        "server.csr",
-        "-subj",
-        "/CN=localhost",
-    ]);
-    openssl(d, &csr);
-    std::fs::write(
-        d.join("san.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .unwrap();
-    openssl(
-        d,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "1",
-            "-extfile",
-            "san.ext",
-        ],
-    );
-    let cert = d.join("server.pem");
-    let key = d.join("server.key");
+    let certs = fencelock_testkit::TestCerts::generate();
+    let (cert, key) = (certs.server_cert(), certs.server_key());
     let srv = NatsServer::start_with(&[
         "--tls",
         "--tlscert",
@@ -144,7 +73,7 @@ async fn tls_with_a_private_certificate_authority() {
     ]);
     let c = Client::nats(&srv.url())
         .namespace("tls")
-        .tls_root_cert(d.join("ca.pem"))
+        .tls_root_cert(certs.ca())
         .require_tls(true)
         .connect()
         .await

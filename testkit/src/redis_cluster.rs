@@ -5,8 +5,25 @@ use std::process::{Command, Stdio};
 
 /// Masters with `--cluster-enabled yes` and all 16384 slots assigned, no replicas.
 pub struct RedisCluster {
-    /// The nodes, in the order of their slot ranges.
+    /// The masters, in the order of their slot ranges.
     pub nodes: Vec<RedisServer>,
+    /// Their cluster bus ports.
+    bus_ports: Vec<u16>,
+    /// Replicas added by [`RedisCluster::add_replica`].
+    pub replicas: Vec<RedisServer>,
+}
+
+fn node_args(bus: &str) -> [&str; 8] {
+    [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "2000",
+        "--cluster-port",
+        bus,
+    ]
 }
 
 impl RedisCluster {
@@ -17,21 +34,11 @@ impl RedisCluster {
 
     /// Starts `masters` (at least 3, as `redis-cli --cluster create` requires) masters.
     pub fn start_with(masters: usize) -> RedisCluster {
-        let nodes: Vec<RedisServer> = (0..masters)
-            .map(|_| {
-                // The bus port defaults to port + 10000, which may be taken or out of range.
-                let bus = free_port().to_string();
-                RedisServer::start_with(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "2000",
-                    "--cluster-port",
-                    &bus,
-                ])
-            })
+        // The bus port defaults to port + 10000, which may be taken or out of range.
+        let bus_ports: Vec<u16> = (0..masters).map(|_| free_port()).collect();
+        let nodes: Vec<RedisServer> = bus_ports
+            .iter()
+            .map(|bus| RedisServer::start_with(&node_args(&bus.to_string())))
             .collect();
         let addrs: Vec<String> = nodes
             .iter()
@@ -59,7 +66,46 @@ impl RedisCluster {
                 ok.then_some(()).ok_or(info)
             });
         }
-        RedisCluster { nodes }
+        RedisCluster {
+            nodes,
+            bus_ports,
+            replicas: Vec::new(),
+        }
+    }
+
+    /// Adds a replica of master `i` and waits until it is in sync.
+    pub fn add_replica(&mut self, i: usize) -> &RedisServer {
+        let master = self.nodes[i].port;
+        let bus = free_port().to_string();
+        let replica = RedisServer::start_with(&node_args(&bus));
+        let id = cli(master, &["CLUSTER", "MYID"]).expect("CLUSTER MYID");
+        let id = id.trim();
+        let (mport, mbus) = (master.to_string(), self.bus_ports[i].to_string());
+        cli(
+            replica.port,
+            &["CLUSTER", "MEET", "127.0.0.1", &mport, &mbus],
+        )
+        .expect("CLUSTER MEET");
+        wait_until(20, "the new node to learn the master", || {
+            cli(replica.port, &["CLUSTER", "REPLICATE", id])
+        });
+        wait_until(20, "the replica to sync", || {
+            let info = cli(replica.port, &["INFO", "replication"])?;
+            info.contains("master_link_status:up")
+                .then_some(())
+                .ok_or(info)
+        });
+        let n = self.nodes.len() + self.replicas.len() + 1;
+        for port in self.nodes.iter().map(|n| n.port).chain([replica.port]) {
+            wait_until(20, "every node to know the replica", || {
+                let info = cli(port, &["CLUSTER", "INFO"])?;
+                info.contains(&format!("cluster_known_nodes:{n}"))
+                    .then_some(())
+                    .ok_or(info)
+            });
+        }
+        self.replicas.push(replica);
+        self.replicas.last().expect("just pushed")
     }
 
     /// `redis+cluster://127.0.0.1:<p1>,127.0.0.1:<p2>,…` (every node as a seed).

@@ -263,7 +263,7 @@ fn sentinel(
     if let Some(rt) = response_timeout(opts) {
         config = config.set_response_timeout(Some(rt));
     }
-    Ok(Failover::connect(client, config, *db))
+    Ok(Failover::connect(client, master.clone(), config, *db))
 }
 
 fn cluster(

@@ -8,13 +8,20 @@
 //! was applied. After a dropped connection a write may or may not have been applied, so that
 //! call fails and the caller decides.
 //!
+//! To move before the old master starts failing, a background task also listens on a
+//! sentinel for `+switch-master` (as Jedis, Lettuce and go-redis do) and resolves at once when
+//! the group's master changes. Sentinel demotes and disconnects the old master's clients only
+//! after announcing the switch, so most calls never see the old master fail.
+//!
 //! Each new master gets a new epoch, published on a watch channel: the notice subscription
 //! (`watch.rs`) moves to the new master when it changes.
 
+use futures::StreamExt;
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::sentinel::SentinelClient;
 use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
 
 /// Clones share the resolved master.
 #[derive(Clone)]
@@ -22,6 +29,8 @@ pub(crate) struct Failover(Arc<Shared>);
 
 struct Shared {
     sentinel: tokio::sync::Mutex<SentinelClient>,
+    master_name: String,
+    switches: Mutex<Option<tokio::task::JoinHandle<()>>>,
     current: Mutex<Option<Master>>,
     epoch: tokio::sync::watch::Sender<u64>,
     config: AsyncConnectionConfig,
@@ -48,17 +57,22 @@ impl Failover {
     /// `connect` instead of the first operation.
     pub async fn connect(
         sentinel: SentinelClient,
+        master_name: String,
         config: AsyncConnectionConfig,
         db: i64,
     ) -> RedisResult<Failover> {
         let f = Failover(Arc::new(Shared {
             sentinel: tokio::sync::Mutex::new(sentinel),
+            master_name,
+            switches: Mutex::new(None),
             current: Mutex::new(None),
             epoch: tokio::sync::watch::channel(0).0,
             config,
             db,
         }));
         f.resolve(None).await?;
+        let task = tokio::spawn(follow_switches(Arc::downgrade(&f.0)));
+        *f.0.switches.lock().unwrap_or_else(|p| p.into_inner()) = Some(task);
         Ok(f)
     }
 
@@ -126,6 +140,66 @@ impl Failover {
             }
             _ => false,
         }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        if let Some(t) = self
+            .switches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            t.abort();
+        }
+    }
+}
+
+/// Resolves the master again whenever a sentinel announces `+switch-master` for our group.
+/// Holds the connection only weakly, so that dropping the backend ends the task.
+async fn follow_switches(shared: Weak<Shared>) {
+    const RETRY: Duration = Duration::from_secs(1);
+    loop {
+        let pubsub = async {
+            let shared = shared.upgrade()?;
+            let client = shared
+                .sentinel
+                .lock()
+                .await
+                .async_get_sentinel_client()
+                .await;
+            let mut pubsub = client.ok()?.get_async_pubsub().await.ok()?;
+            pubsub.subscribe("+switch-master").await.ok()?;
+            Some(pubsub)
+        };
+        let Some(pubsub) = pubsub.await else {
+            if shared.strong_count() == 0 {
+                return;
+            }
+            tokio::time::sleep(RETRY).await;
+            continue;
+        };
+        let mut messages = pubsub.into_on_message();
+        while let Some(msg) = messages.next().await {
+            // `<master name> <old ip> <old port> <new ip> <new port>`
+            let payload = String::from_utf8_lossy(msg.get_payload_bytes()).into_owned();
+            let Some(shared) = shared.upgrade() else {
+                return;
+            };
+            if payload.split(' ').next() != Some(shared.master_name.as_str()) {
+                continue;
+            }
+            let f = Failover(shared);
+            let stale = f.current().map(|m| m.epoch);
+            if let Err(e) = f.resolve(stale).await {
+                tracing::debug!(error = %e, "resolving the new master after +switch-master");
+                if let Some(epoch) = stale {
+                    f.forget(epoch);
+                }
+            }
+        }
+        tokio::time::sleep(RETRY).await;
     }
 }
 
