@@ -324,7 +324,7 @@ mod cluster {
     use super::*;
 
     /// Keys whose lock keys live on every node of the cluster.
-    fn keys_on_every_node(c: &RedisCluster, ns: &str, prefix: &str) -> Vec<String> {
+    pub(super) fn keys_on_every_node(c: &RedisCluster, ns: &str, prefix: &str) -> Vec<String> {
         let mut by_node = std::collections::BTreeMap::new();
         for i in 0..100 {
             let key = format!("{prefix}-{i}");
@@ -383,6 +383,35 @@ mod cluster {
         let e = client.acquire(lonely, None).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Backend);
         assert!(e.to_string().contains("only 0 of 1 replicas"), "{e}");
+    }
+}
+
+mod cluster_node_loss {
+    use super::*;
+
+    /// The notice subscription sits on the only seed. When that node dies, it must move to a
+    /// member learned from `CLUSTER SLOTS`, or waiters on the other nodes' keys would sleep
+    /// until the holder's 30 s lease ran out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_notice_subscription_moves_when_its_node_dies() {
+        let mut c = RedisCluster::start();
+        for n in &c.nodes {
+            // Let the surviving nodes keep serving their slots once the first one is gone.
+            redis_cli(n.port, &["CONFIG", "SET", "cluster-require-full-coverage", "no"]).unwrap();
+        }
+        let seed = format!("redis+cluster://127.0.0.1:{}", c.nodes[0].port);
+        let connect = || lease_30s(Client::redis(&seed)).namespace("loss").connect();
+        let (a, b) = (connect().await.unwrap(), connect().await.unwrap());
+        let survivors: Vec<String> = super::cluster::keys_on_every_node(&c, "loss", "key")
+            .into_iter()
+            .filter(|k| c.node_of(&format!("fencelock:loss:{{{k}}}:lock")) != c.nodes[0].port)
+            .collect();
+        assert_eq!(survivors.len(), 2);
+        waiter_is_woken_by_the_notice(&a, &b, &survivors[0]).await;
+        c.nodes[0].stop();
+        for key in &survivors {
+            waiter_is_woken_by_the_notice(&a, &b, key).await;
+        }
     }
 }
 
