@@ -171,6 +171,73 @@ mod tls {
         assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
     }
 
+    /// A cluster whose nodes speak only TLS: the cluster connection, the nodes it discovers
+    /// and the notice subscription all use the private CA.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tls_cluster() {
+        let certs = TestCerts::generate();
+        let c = RedisCluster::start_tls(&RedisTls {
+            cert: &certs.server_cert(),
+            key: &certs.server_key(),
+            ca: &certs.ca(),
+            require_client_cert: false,
+        });
+        assert!(c.url().starts_with("rediss+cluster://"));
+        let connect = || {
+            lease_30s(Client::redis(&c.url()))
+                .namespace("tlscl")
+                .tls_root_cert(certs.ca())
+                .connect()
+        };
+        let (a, b) = (connect().await.unwrap(), connect().await.unwrap());
+        for key in super::cluster::keys_on_every_node(&c, "tlscl", "key") {
+            round_trip(&a, &key).await;
+            waiter_is_woken_by_the_notice(&a, &b, &key).await;
+        }
+        let e = Client::redis(&c.url())
+            .connect_timeout(ms(2000))
+            .connect()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Backend, "without the CA: {e}");
+    }
+
+    /// Sentinels, master and replica speak only TLS: resolving, the data connection, the
+    /// `+switch-master` listener and the notice subscription all use the private CA.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_tls_sentinel_group_through_a_failover() {
+        let certs = TestCerts::generate();
+        let s = RedisSentinel::start_tls(&RedisTls {
+            cert: &certs.server_cert(),
+            key: &certs.server_key(),
+            ca: &certs.ca(),
+            require_client_cert: false,
+        });
+        assert!(s.url().starts_with("rediss+sentinel://"));
+        let connect = || {
+            lease_30s(Client::redis(&s.url()))
+                .namespace("tlssen")
+                .tls_root_cert(certs.ca())
+                .connect()
+        };
+        let (a, b) = (connect().await.unwrap(), connect().await.unwrap());
+        let last = round_trip(&a, "k").await;
+        waiter_is_woken_by_the_notice(&a, &b, "k").await;
+        s.wait_replicated();
+        assert_eq!(s.failover(), s.replica.port);
+        tokio::time::sleep(ms(1000)).await;
+        let g = a.acquire("k", Some(ms(5000))).await.unwrap();
+        assert!(g.token() > last);
+        assert!(g.release(None).await.unwrap());
+        waiter_is_woken_by_the_notice(&a, &b, "k").await;
+        let e = Client::redis(&s.url())
+            .connect_timeout(ms(2000))
+            .connect()
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Backend, "without the CA: {e}");
+    }
+
     /// Both backends build rustls configurations in one process; neither may panic for want
     /// of a process-level crypto provider.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,7 +464,11 @@ mod cluster_node_loss {
         let mut c = RedisCluster::start();
         for n in &c.nodes {
             // Let the surviving nodes keep serving their slots once the first one is gone.
-            redis_cli(n.port, &["CONFIG", "SET", "cluster-require-full-coverage", "no"]).unwrap();
+            redis_cli(
+                n.port,
+                &["CONFIG", "SET", "cluster-require-full-coverage", "no"],
+            )
+            .unwrap();
         }
         let seed = format!("redis+cluster://127.0.0.1:{}", c.nodes[0].port);
         let connect = || lease_30s(Client::redis(&seed)).namespace("loss").connect();

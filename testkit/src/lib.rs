@@ -12,6 +12,9 @@ mod redis_sentinel;
 
 pub use certs::TestCerts;
 pub use nats::{nats_server_binary, NatsServer};
-pub use redis::{cli as redis_cli, redis_cli_binary, redis_server_binary, RedisServer, RedisTls};
+pub use redis::{
+    cli as redis_cli, cli_tls_args, cli_with as redis_cli_with, redis_cli_binary,
+    redis_server_binary, RedisServer, RedisTls,
+};
 pub use redis_cluster::RedisCluster;
 pub use redis_sentinel::{RedisSentinel, MASTER_NAME as SENTINEL_MASTER_NAME};

@@ -45,6 +45,11 @@ impl RedisServer {
 
     /// Starts a server that accepts only TLS connections (`--port 0 --tls-port <port>`).
     pub fn start_tls(tls: &RedisTls<'_>) -> RedisServer {
+        Self::start_tls_with(tls, &[])
+    }
+
+    /// [`RedisServer::start_tls`] with extra arguments.
+    pub fn start_tls_with(tls: &RedisTls<'_>, extra: &[&str]) -> RedisServer {
         let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
         let auth = if tls.require_client_cert { "yes" } else { "no" };
         let args = [
@@ -57,11 +62,12 @@ impl RedisServer {
             "--tls-auth-clients".into(),
             auth.into(),
         ];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
+        args.extend(extra);
         Self::start_inner(&args, true)
     }
 
-    fn start_inner(extra: &[&str], tls: bool) -> RedisServer {
+    pub(crate) fn start_inner(extra: &[&str], tls: bool) -> RedisServer {
         let dir = tempfile::tempdir().expect("temp dir for redis");
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut last = String::new();
@@ -211,9 +217,21 @@ pub fn redis_cli_binary() -> PathBuf {
 
 /// Runs `redis-cli -p <port> <args>` against a plain-text server and returns its output.
 pub fn cli(port: u16, args: &[&str]) -> Result<String, String> {
+    cli_with(port, &[], args)
+}
+
+/// `redis-cli` options for a TLS server whose certificate `tls.ca` signed.
+pub fn cli_tls_args(tls: &RedisTls<'_>) -> Vec<String> {
+    let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
+    vec!["--tls".into(), "--cacert".into(), path(tls.ca)]
+}
+
+/// [`cli`] with connection options first, e.g. from [`cli_tls_args`].
+pub fn cli_with(port: u16, options: &[String], args: &[&str]) -> Result<String, String> {
     let bin = redis_cli_binary();
     let out = Command::new(&bin)
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(options)
         .args(args)
         .stdin(Stdio::null())
         .output()

@@ -1,6 +1,7 @@
 //! A Redis Cluster of real `redis-server` processes on free loopback ports.
 
-use crate::redis::{cli, free_port, redis_cli_binary, wait_until, RedisServer};
+use crate::redis::{cli_tls_args, cli_with, free_port, redis_cli_binary, wait_until};
+use crate::redis::{RedisServer, RedisTls};
 use std::process::{Command, Stdio};
 
 /// Masters with `--cluster-enabled yes` and all 16384 slots assigned, no replicas.
@@ -11,6 +12,8 @@ pub struct RedisCluster {
     bus_ports: Vec<u16>,
     /// Replicas added by [`RedisCluster::add_replica`].
     pub replicas: Vec<RedisServer>,
+    /// redis-cli's TLS options, and the server's, for a TLS cluster.
+    tls: Option<(Vec<String>, Vec<String>)>,
 }
 
 fn node_args(bus: &str) -> [&str; 8] {
@@ -34,17 +37,42 @@ impl RedisCluster {
 
     /// Starts `masters` (at least 3, as `redis-cli --cluster create` requires) masters.
     pub fn start_with(masters: usize) -> RedisCluster {
+        Self::start_inner(masters, None)
+    }
+
+    /// Three masters that accept only TLS, also between themselves (`--tls-cluster yes`).
+    pub fn start_tls(tls: &RedisTls<'_>) -> RedisCluster {
+        let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
+        let server = vec![
+            "--tls-cert-file".to_owned(),
+            path(tls.cert),
+            "--tls-key-file".into(),
+            path(tls.key),
+            "--tls-ca-cert-file".into(),
+            path(tls.ca),
+            "--tls-auth-clients".into(),
+            if tls.require_client_cert { "yes" } else { "no" }.into(),
+        ];
+        Self::start_inner(3, Some((cli_tls_args(tls), server)))
+    }
+
+    fn start_inner(masters: usize, tls: Option<(Vec<String>, Vec<String>)>) -> RedisCluster {
         // The bus port defaults to port + 10000, which may be taken or out of range.
         let bus_ports: Vec<u16> = (0..masters).map(|_| free_port()).collect();
-        let nodes: Vec<RedisServer> = bus_ports
-            .iter()
-            .map(|bus| RedisServer::start_with(&node_args(&bus.to_string())))
-            .collect();
+        let mut c = RedisCluster {
+            nodes: Vec::new(),
+            bus_ports: bus_ports.clone(),
+            replicas: Vec::new(),
+            tls,
+        };
+        c.nodes = bus_ports.iter().map(|bus| c.start_node(*bus)).collect();
+        let nodes = &c.nodes;
         let addrs: Vec<String> = nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
         let out = Command::new(redis_cli_binary())
+            .args(c.cli_options())
             .args(["--cluster", "create"])
             .args(&addrs)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -57,40 +85,59 @@ impl RedisCluster {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        for n in &nodes {
+        for n in nodes {
             wait_until(20, "the cluster to become ready", || {
-                let info = cli(n.port, &["CLUSTER", "INFO"])?;
+                let info = c.cli(n.port, &["CLUSTER", "INFO"])?;
                 let ok = info.contains("cluster_state:ok")
                     && info.contains(&format!("cluster_known_nodes:{masters}"))
                     && info.contains("cluster_slots_ok:16384");
                 ok.then_some(()).ok_or(info)
             });
         }
-        RedisCluster {
-            nodes,
-            bus_ports,
-            replicas: Vec::new(),
+        c
+    }
+
+    fn start_node(&self, bus: u16) -> RedisServer {
+        let bus = bus.to_string();
+        let mut args: Vec<&str> = node_args(&bus).to_vec();
+        match &self.tls {
+            None => RedisServer::start_with(&args),
+            Some((_, server)) => {
+                args.extend(server.iter().map(String::as_str));
+                args.extend(["--tls-cluster", "yes", "--tls-replication", "yes"]);
+                RedisServer::start_inner(&args, true)
+            }
         }
+    }
+
+    fn cli_options(&self) -> &[String] {
+        self.tls.as_ref().map_or(&[], |(cli, _)| cli.as_slice())
+    }
+
+    /// Runs redis-cli against one node (over TLS for a TLS cluster).
+    pub fn cli(&self, port: u16, args: &[&str]) -> Result<String, String> {
+        cli_with(port, self.cli_options(), args)
     }
 
     /// Adds a replica of master `i` and waits until it is in sync.
     pub fn add_replica(&mut self, i: usize) -> &RedisServer {
         let master = self.nodes[i].port;
-        let bus = free_port().to_string();
-        let replica = RedisServer::start_with(&node_args(&bus));
-        let id = cli(master, &["CLUSTER", "MYID"]).expect("CLUSTER MYID");
+        let replica = self.start_node(free_port());
+        let id = self
+            .cli(master, &["CLUSTER", "MYID"])
+            .expect("CLUSTER MYID");
         let id = id.trim();
         let (mport, mbus) = (master.to_string(), self.bus_ports[i].to_string());
-        cli(
+        self.cli(
             replica.port,
             &["CLUSTER", "MEET", "127.0.0.1", &mport, &mbus],
         )
         .expect("CLUSTER MEET");
         wait_until(20, "the new node to learn the master", || {
-            cli(replica.port, &["CLUSTER", "REPLICATE", id])
+            self.cli(replica.port, &["CLUSTER", "REPLICATE", id])
         });
         wait_until(20, "the replica to sync", || {
-            let info = cli(replica.port, &["INFO", "replication"])?;
+            let info = self.cli(replica.port, &["INFO", "replication"])?;
             info.contains("master_link_status:up")
                 .then_some(())
                 .ok_or(info)
@@ -98,7 +145,7 @@ impl RedisCluster {
         let n = self.nodes.len() + self.replicas.len() + 1;
         for port in self.nodes.iter().map(|n| n.port).chain([replica.port]) {
             wait_until(20, "every node to know the replica", || {
-                let info = cli(port, &["CLUSTER", "INFO"])?;
+                let info = self.cli(port, &["CLUSTER", "INFO"])?;
                 info.contains(&format!("cluster_known_nodes:{n}"))
                     .then_some(())
                     .ok_or(info)
@@ -115,17 +162,25 @@ impl RedisCluster {
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
-        format!("redis+cluster://{}", hosts.join(","))
+        let scheme = if self.tls.is_some() {
+            "rediss+cluster"
+        } else {
+            "redis+cluster"
+        };
+        format!("{scheme}://{}", hosts.join(","))
     }
 
     /// The port of the node serving `key`'s hash slot (from `CLUSTER KEYSLOT` and
     /// `CLUSTER NODES`).
     pub fn node_of(&self, key: &str) -> u16 {
         let port = self.nodes[0].port;
-        let slot: u16 = cli(port, &["CLUSTER", "KEYSLOT", key])
+        let slot: u16 = self
+            .cli(port, &["CLUSTER", "KEYSLOT", key])
             .and_then(|s| s.trim().parse().map_err(|e| format!("{s:?}: {e}")))
             .expect("CLUSTER KEYSLOT");
-        let nodes = cli(port, &["CLUSTER", "NODES"]).expect("CLUSTER NODES");
+        let nodes = self
+            .cli(port, &["CLUSTER", "NODES"])
+            .expect("CLUSTER NODES");
         // `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <link> <slot ranges…>`
         for line in nodes.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();

@@ -1,7 +1,8 @@
 //! A Sentinel-managed Redis group: a master, one replica and one sentinel (quorum 1), all real
 //! `redis-server` processes on free loopback ports.
 
-use crate::redis::{cli, free_port, ping, redis_server_binary, wait_until, RedisServer};
+use crate::redis::{cli_tls_args, cli_with, free_port, redis_server_binary, wait_until};
+use crate::redis::{RedisServer, RedisTls};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,15 +18,49 @@ pub struct RedisSentinel {
     pub sentinel_port: u16,
     sentinel: Option<Child>,
     _dir: tempfile::TempDir,
+    /// redis-cli's options (TLS).
+    cli_options: Vec<String>,
 }
 
 impl RedisSentinel {
     /// Starts the master, the replica (waiting for its initial sync) and the sentinel (waiting
     /// until it knows the replica, so that a failover can promote it).
     pub fn start() -> RedisSentinel {
-        let master = RedisServer::start();
-        let replica =
-            RedisServer::start_with(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
+        Self::start_inner(None)
+    }
+
+    /// All three speak only TLS, also among themselves (`tls-replication yes`).
+    pub fn start_tls(tls: &RedisTls<'_>) -> RedisSentinel {
+        Self::start_inner(Some(tls))
+    }
+
+    fn start_inner(tls: Option<&RedisTls<'_>>) -> RedisSentinel {
+        let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
+        let (cli_options, server_tls) = match tls {
+            None => (Vec::new(), Vec::new()),
+            Some(t) => (
+                cli_tls_args(t),
+                vec![
+                    ("tls-cert-file", path(t.cert)),
+                    ("tls-key-file", path(t.key)),
+                    ("tls-ca-cert-file", path(t.ca)),
+                    ("tls-auth-clients", "no".to_owned()),
+                    ("tls-replication", "yes".to_owned()),
+                ],
+            ),
+        };
+        let cli = |port: u16, args: &[&str]| cli_with(port, &cli_options, args);
+        let node = |extra: &[&str]| {
+            let mut args: Vec<String> = server_tls
+                .iter()
+                .flat_map(|(k, v)| [format!("--{k}"), v.clone()])
+                .collect();
+            args.extend(extra.iter().map(|s| s.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            RedisServer::start_inner(&args, tls.is_some())
+        };
+        let master = node(&[]);
+        let replica = node(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
         wait_until(20, "the replica to sync", || {
             let info = cli(replica.port, &["INFO", "replication"])?;
             info.contains("master_link_status:up")
@@ -37,10 +72,19 @@ impl RedisSentinel {
         let mut last = String::new();
         for _ in 0..5 {
             let port = free_port();
+            let ports = if tls.is_some() {
+                format!("port 0\ntls-port {port}\n")
+            } else {
+                format!("port {port}\n")
+            };
+            let tls_conf: String = server_tls
+                .iter()
+                .map(|(k, v)| format!("{k} {v}\n"))
+                .collect();
             std::fs::write(
                 &conf,
                 format!(
-                    "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+                    "{ports}{tls_conf}bind 127.0.0.1\ndir {dir}\n\
                      sentinel monitor {MASTER_NAME} 127.0.0.1 {master} 1\n\
                      sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                      sentinel failover-timeout {MASTER_NAME} 10000\n\
@@ -57,15 +101,16 @@ impl RedisSentinel {
                 .stderr(Stdio::null())
                 .spawn()
                 .expect("redis-server is needed (apt-get install redis-server)");
+            let ping = || cli(port, &["PING"]).is_ok_and(|r| r.starts_with("PONG"));
             let until = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < until && !ping(port) {
+            while Instant::now() < until && !ping() {
                 if let Ok(Some(status)) = child.try_wait() {
                     last = format!("sentinel exited at start ({status})");
                     break;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            if !ping(port) {
+            if !ping() {
                 let _ = child.kill();
                 let _ = child.wait();
                 last = format!("sentinel did not answer on port {port}: {last}");
@@ -77,10 +122,11 @@ impl RedisSentinel {
                 sentinel_port: port,
                 sentinel: Some(child),
                 _dir: dir,
+                cli_options: cli_options.clone(),
             };
             let replica_port = s.replica.port.to_string();
             wait_until(20, "the sentinel to see the replica", || {
-                let r = cli(port, &["SENTINEL", "REPLICAS", MASTER_NAME])?;
+                let r = s.cli(port, &["SENTINEL", "REPLICAS", MASTER_NAME])?;
                 (r.contains(&replica_port) && !r.contains("s_down"))
                     .then_some(())
                     .ok_or(r)
@@ -90,21 +136,29 @@ impl RedisSentinel {
         panic!("{last}")
     }
 
-    /// `redis+sentinel://127.0.0.1:<sentinel port>/<master name>`.
+    /// Runs redis-cli against a node or the sentinel (over TLS for a TLS group).
+    pub fn cli(&self, port: u16, args: &[&str]) -> Result<String, String> {
+        cli_with(port, &self.cli_options, args)
+    }
+
+    /// `redis+sentinel://127.0.0.1:<sentinel port>/<master name>` (`rediss+sentinel` for TLS).
     pub fn url(&self) -> String {
-        format!(
-            "redis+sentinel://127.0.0.1:{}/{MASTER_NAME}",
-            self.sentinel_port
-        )
+        let scheme = if self.cli_options.is_empty() {
+            "redis+sentinel"
+        } else {
+            "rediss+sentinel"
+        };
+        format!("{scheme}://127.0.0.1:{}/{MASTER_NAME}", self.sentinel_port)
     }
 
     /// The port of the node the sentinel currently names master.
     pub fn master_port(&self) -> u16 {
-        let out = cli(
-            self.sentinel_port,
-            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
-        )
-        .expect("SENTINEL GET-MASTER-ADDR-BY-NAME");
+        let out = self
+            .cli(
+                self.sentinel_port,
+                &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
+            )
+            .expect("SENTINEL GET-MASTER-ADDR-BY-NAME");
         out.lines()
             .nth(1)
             .and_then(|p| p.trim().parse().ok())
@@ -115,7 +169,7 @@ impl RedisSentinel {
     pub fn wait_replicated(&self) {
         let port = self.master_port();
         wait_until(10, "the replica to acknowledge", || {
-            let n = cli(port, &["WAIT", "1", "1000"])?;
+            let n = self.cli(port, &["WAIT", "1", "1000"])?;
             (n.trim() == "1").then_some(()).ok_or(n)
         });
     }
@@ -124,13 +178,14 @@ impl RedisSentinel {
     /// it. Returns the new master's port.
     pub fn failover(&self) -> u16 {
         let old = self.master_port();
-        cli(self.sentinel_port, &["SENTINEL", "FAILOVER", MASTER_NAME]).expect("SENTINEL FAILOVER");
+        self.cli(self.sentinel_port, &["SENTINEL", "FAILOVER", MASTER_NAME])
+            .expect("SENTINEL FAILOVER");
         wait_until(30, "the failover to complete", || {
             let now = self.master_port();
             if now == old {
                 return Err(format!("the sentinel still names {old}"));
             }
-            let role = cli(now, &["ROLE"])?;
+            let role = self.cli(now, &["ROLE"])?;
             role.starts_with("master")
                 .then_some(now)
                 .ok_or(format!("{now} reports {role}"))
