@@ -213,6 +213,8 @@ pub(crate) fn node_info(t: &Target, host: &str, port: u16, db: i64) -> RedisResu
         .set_redis_settings(redis))
 }
 
+/// The Sentinel client for `t`: configuration errors now (the caller reports them as invalid
+/// arguments), connection errors from the returned future.
 fn sentinel(
     opts: &RedisOptions,
     t: &Target,
@@ -266,6 +268,8 @@ fn sentinel(
     Ok(Failover::connect(client, master.clone(), config, *db))
 }
 
+/// The cluster client for `t`'s seeds: configuration errors now, connection errors from the
+/// returned future. redis-rs discovers the other members with `CLUSTER SLOTS`.
 fn cluster(
     opts: &RedisOptions,
     t: &Target,

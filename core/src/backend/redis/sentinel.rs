@@ -10,8 +10,8 @@
 //!
 //! To move before the old master starts failing, a background task also listens on a
 //! sentinel for `+switch-master` (as Jedis, Lettuce and go-redis do) and resolves at once when
-//! the group's master changes. Sentinel demotes and disconnects the old master's clients only
-//! after announcing the switch, so most calls never see the old master fail.
+//! the group's master changes. Sentinel normally demotes the old master and disconnects its
+//! clients only after announcing the switch, so most calls never see the old master fail.
 //!
 //! Each new master gets a new epoch, published on a watch channel: the notice subscription
 //! (`watch.rs`) moves to the new master when it changes.
