@@ -120,6 +120,14 @@ mod tls {
         let msg = e.to_string();
         assert!(msg.contains(&srv.port.to_string()), "{msg}");
         assert!(msg.to_lowercase().contains("certificate"), "{msg}");
+        assert!(msg.contains("tls_root_cert"), "says what to do: {msg}");
+        // `#insecure` (redis-rs's fragment) skips the certificate checks.
+        let insecure = Client::redis(&format!("{}/#insecure", srv.url()))
+            .namespace("insecure")
+            .connect()
+            .await
+            .unwrap();
+        round_trip(&insecure, "k").await;
         // Plain text to a TLS port: the server never answers a RESP handshake.
         let plain = format!("redis://127.0.0.1:{}", srv.port);
         let t = Instant::now();
@@ -130,6 +138,7 @@ mod tls {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
         assert!(e.to_string().contains(&srv.port.to_string()), "{e}");
+        assert!(e.to_string().contains("rediss"), "suggests TLS: {e}");
         assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
         // TLS options with a plain URL would be silently ignored: refused instead.
         for builder in [
@@ -169,6 +178,10 @@ mod tls {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
+        assert!(
+            e.to_string().contains("tls_client_cert"),
+            "says what to do: {e}"
+        );
     }
 
     /// A cluster whose nodes speak only TLS: the cluster connection, the nodes it discovers
@@ -384,6 +397,10 @@ mod sentinel {
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Backend, "{e}");
         assert!(e.to_string().contains("no-such-master"), "{e}");
+        assert!(
+            e.to_string().contains("master name"),
+            "says what to do: {e}"
+        );
     }
 }
 

@@ -476,10 +476,16 @@ fn validate_namespace(ns: &str) -> Result<()> {
 /// The URL without its passwords (user info, and a Sentinel's `sentinel_password`), for
 /// messages.
 fn redact(url: &str) -> String {
-    let authority_end = url.find(['?', '#']).unwrap_or(url.len());
-    let mut out = match (url.find("://"), url[..authority_end].rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_owned(),
+    let Some(s) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[s + 3..];
+    // The user info ends at the last '@' before the path; a password with an unescaped '/' has
+    // its '@' further on, and hiding too much is better than showing a password.
+    let authority = &rest[..rest.find('/').unwrap_or(rest.len())];
+    let mut out = match authority.rfind('@').or_else(|| rest.rfind('@')) {
+        Some(at) => format!("{}://***@{}", &url[..s], &rest[at + 1..]),
+        None => url.to_owned(),
     };
     if let Some(i) = out.find("sentinel_password=") {
         let start = i + "sentinel_password=".len();
@@ -527,6 +533,8 @@ mod tests {
     fn passwords_are_redacted_from_messages() {
         assert_eq!(redact("redis://u:secret@h:1/0"), "redis://***@h:1/0");
         assert_eq!(redact("redis://h:1"), "redis://h:1");
+        assert_eq!(redact("redis://:a/b#c@h:1"), "redis://***@h:1");
+        assert_eq!(redact("redis://:a?b@h:1/0"), "redis://***@h:1/0");
         assert_eq!(
             redact("redis+sentinel://:pw@a:1,b:2/m?sentinel_password=x&y=1#f@g"),
             "redis+sentinel://***@a:1,b:2/m?sentinel_password=***&y=1#f@g"

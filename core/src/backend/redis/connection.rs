@@ -117,9 +117,12 @@ pub(crate) async fn open(opts: &RedisOptions, server: &str) -> Result<(Conn, Not
         .split_once("://")
         .map(|(s, _)| s.to_ascii_lowercase())
         .unwrap_or_default();
-    let connecting = |e: redis::RedisError| Error::backend(server, "connecting", None, e);
+    let connecting = |e: redis::RedisError| connect_error(server, &scheme, e.to_string(), e);
     let timed = |r: std::result::Result<Result<(Conn, Notices)>, _>| {
-        r.unwrap_or_else(|_| Err(Error::backend(server, "connecting", None, "timed out")))
+        r.unwrap_or_else(|_| {
+            let why = format!("timed out after {:?}", opts.connect_timeout);
+            Err(connect_error(server, &scheme, why.clone(), why))
+        })
     };
     match target::scheme_kind(&scheme) {
         Some(Scheme::Sentinel) | Some(Scheme::Cluster) => {
@@ -176,6 +179,41 @@ pub(crate) async fn open(opts: &RedisOptions, server: &str) -> Result<(Conn, Not
             timed(tokio::time::timeout(opts.connect_timeout, fut).await)
         }
     }
+}
+
+/// A failed connect, with the advice that fits the failure: most are not "server down".
+fn connect_error(
+    server: &str,
+    scheme: &str,
+    why: String,
+    source: impl Into<crate::error::BoxError>,
+) -> Error {
+    let lower = why.to_ascii_lowercase();
+    let tls = scheme.starts_with("rediss");
+    let advice = if lower.contains("certificaterequired") {
+        "the server wants a client certificate: give one with tls_client_cert(cert, key)"
+    } else if lower.contains("certificate") || lower.contains("unknownissuer") {
+        "the server's certificate is not trusted: give its CA with tls_root_cert(path), or \
+         check that the host name matches the certificate"
+    } else if !tls && (lower.contains("reset by peer") || lower.contains("timed out")) {
+        "check that the server is running and reachable; if it only speaks TLS, use a rediss \
+         URL"
+    } else if lower.contains("cluster support disabled") {
+        "this node is not part of a cluster: use redis://host:port for a single node"
+    } else if lower.contains("not point to a sentinel") {
+        "list the sentinels' addresses (port 26379 by default), not the Redis nodes'"
+    } else if lower.contains("master") && scheme.contains("sentinel") {
+        "check the master name against the sentinels' configuration (SENTINEL MASTERS)"
+    } else if lower.contains("auth") || lower.contains("password") {
+        "check the user name and password in the URL"
+    } else {
+        "check that the server is running and reachable, then retry"
+    };
+    Error::new(
+        ErrorKind::Backend,
+        format!("connecting to {server} failed: {why}; {advice}"),
+    )
+    .with_source(source)
 }
 
 fn invalid(server: &str, e: redis::RedisError) -> Error {
