@@ -266,3 +266,46 @@ impl ConnectionLike for Failover {
         self.0.db
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::redis::scripts;
+    use fencelock_testkit::RedisServer;
+
+    /// The retry after a demotion rests on recognising a replica's refusal, both as a plain
+    /// reply and inside the script + `WAIT` pipeline, from a real replica.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replica_refusing_a_write_script_is_recognised_as_readonly() {
+        let primary = RedisServer::start();
+        let replica =
+            RedisServer::start_with(&["--replicaof", "127.0.0.1", &primary.port.to_string()]);
+        let mut conn = redis::Client::open(replica.url())
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let mut inv = scripts::ACQUIRE.prepare_invoke();
+        inv.key("l").key("m").key("s");
+        inv.arg("ch")
+            .arg("k")
+            .arg("0".repeat(32))
+            .arg("1000")
+            .arg("x");
+        let err = inv.invoke_async::<Value>(&mut conn).await.unwrap_err();
+        assert!(is_readonly(&err), "{err:?}");
+        assert!(!is_lost(&err));
+        let mut pipe = redis::pipe();
+        pipe.invoke_script(&inv).cmd("WAIT").arg(1).arg(10);
+        let values = conn.req_packed_commands(&pipe, 0, 2).await;
+        assert!(pipeline_readonly(&values), "{values:?}");
+        // A read-only script runs fine there: not every error is a demotion.
+        let ok: RedisResult<Value> = scripts::LOAD
+            .key("l")
+            .key("m")
+            .key("s")
+            .invoke_async(&mut conn)
+            .await;
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+}
