@@ -402,6 +402,7 @@ impl Backend for RedisBackend {
 
     async fn close(&self) {
         self.feeds.close();
+        self.conn.close();
     }
 }
 

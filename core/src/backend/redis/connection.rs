@@ -30,6 +30,15 @@ pub(crate) enum Conn {
     Cluster(ClusterConnection),
 }
 
+impl Conn {
+    /// Stops background work (the Sentinel `+switch-master` listener).
+    pub fn close(&self) {
+        if let Conn::Sentinel(f) = self {
+            f.close();
+        }
+    }
+}
+
 impl ConnectionLike for Conn {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {

@@ -84,6 +84,19 @@ impl Failover {
         self.resolve(None).await
     }
 
+    /// Stops following `+switch-master` (the client is closing).
+    pub fn close(&self) {
+        if let Some(t) = self
+            .0
+            .switches
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            t.abort();
+        }
+    }
+
     /// Changes whenever a different master (or the same one again) is resolved.
     pub fn epochs(&self) -> tokio::sync::watch::Receiver<u64> {
         self.0.epoch.subscribe()
