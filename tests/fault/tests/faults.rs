@@ -133,6 +133,7 @@ async fn history_under_pauses(url: &str) {
     std::thread::sleep(Duration::from_millis(lease * 3));
     workers[0].signal("-CONT");
     let mut ok = Vec::new();
+    let mut unknown = Vec::new();
     let mut refused = 0;
     for w in &mut workers {
         for _ in 0..iterations {
@@ -140,6 +141,7 @@ async fn history_under_pauses(url: &str) {
             match l.split_once(' ') {
                 Some(("OK", t)) => ok.push(t.parse::<u64>().unwrap()),
                 Some(("REFUSED", _)) => refused += 1,
+                Some(("UNKNOWN", t)) => unknown.push(t.parse::<u64>().unwrap()),
                 _ => panic!("unexpected worker output {l:?}"),
             }
         }
@@ -155,9 +157,21 @@ async fn history_under_pauses(url: &str) {
         log.windows(2).all(|w| w[0] < w[1]),
         "tokens not increasing: {log:?}"
     );
-    ok.sort();
-    assert_eq!(log, ok, "the log holds exactly the acknowledged writes");
-    assert_eq!(log.len() + refused, 3 * iterations);
+    // Every acknowledged write is in the log; besides them only writes whose answer was lost
+    // (a worker resumed after its request timed out) may be.
+    for t in &ok {
+        assert!(
+            log.contains(t),
+            "acknowledged write {t} missing from {log:?}"
+        );
+    }
+    for t in &log {
+        assert!(
+            ok.contains(t) || unknown.contains(t),
+            "write {t} in the log was never acknowledged: {log:?}"
+        );
+    }
+    assert_eq!(ok.len() + unknown.len() + refused, 3 * iterations);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
