@@ -139,6 +139,13 @@ export interface ConnectOptions {
   credsFile?: string
   /** How long to try connecting. */
   connectTimeoutMs?: number
+  /** PEM file of the CA that signed the server's certificate (TLS, both backends). */
+  tlsCaFile?: string
+  /** PEM files of this client's certificate and key (mutual TLS; give both). */
+  tlsCertFile?: string
+  tlsKeyFile?: string
+  /** Refuse to connect without TLS. */
+  requireTls?: boolean
 }
 
 /** A lock holder as recorded in the store. */

@@ -132,15 +132,42 @@ export interface NatsConnectOptions {
   timeout?: number
   /** Connection name, recorded as the holder label. */
   name?: string
+  /** Require TLS; certificates as PEM file paths. */
+  tls?: boolean | TlsOptions
 }
 
-/** ioredis-style connection options (the subset fencelock uses). */
+/** TLS settings (nats.js names). PEM contents (`ca`, `cert`, `key`) are not accepted: pass files. */
+export interface TlsOptions {
+  /** The CA that signed the server's certificate. */
+  caFile?: string
+  /** This client's certificate and key, for mutual TLS (both or neither). */
+  certFile?: string
+  keyFile?: string
+  /** `false` skips certificate checks (Redis only; for tests). */
+  rejectUnauthorized?: boolean
+}
+
+/** The address of a Redis node or Sentinel. */
+export interface RedisNode {
+  host?: string
+  port: number
+}
+
+/**
+ * ioredis-style connection options (the subset fencelock uses): one node, or a Sentinel group
+ * with `sentinels` and `name` (the master name).
+ */
 export interface RedisConnectOptions {
   host?: string
   port?: number
   username?: string
   password?: string
   db?: number
+  tls?: boolean | TlsOptions
+  sentinels?: Array<RedisNode | string>
+  name?: string
+  sentinelUsername?: string
+  sentinelPassword?: string
 }
 
 export declare const JetstreamDistributedLock: {
@@ -148,7 +175,8 @@ export declare const JetstreamDistributedLock: {
 }
 
 export declare const RedisDistributedLock: {
-  create(connectOptions: string | RedisConnectOptions, config: LockConfiguration): Promise<IDistributedLock>
+  /** A URL, ioredis-style options, or an array of Cluster nodes (like ioredis' `new Cluster(nodes)`). */
+  create(connectOptions: string | RedisConnectOptions | Array<RedisNode | string>, config: LockConfiguration): Promise<IDistributedLock>
 }
 
 /** In-process store for unit tests: instances with one namespace share locks. */

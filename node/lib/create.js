@@ -63,27 +63,98 @@ function natsOptions (connectOptions) {
     if (v !== undefined && typeof v !== 'string') throw invalidArgument(`connectOptions.${k} must be a string`)
   }
   if (timeout !== undefined && typeof timeout !== 'number') throw invalidArgument('connectOptions.timeout must be a number of milliseconds')
+  const tls = tlsOptions(connectOptions.tls)
+  if (tls.insecure) throw invalidArgument('connectOptions.tls.rejectUnauthorized: false is not supported for NATS; pass tls.caFile instead')
   return {
     url: list.join(','),
-    auth: { token, user, password: pass, connectTimeoutMs: timeout, label: name }
+    auth: { token, user, password: pass, connectTimeoutMs: timeout, label: name, requireTls: tls.enabled || undefined, ...tls.native }
   }
 }
 
-// ioredis-style options ({ host, port, username, password, db, tls }) or a URL string.
-function redisUrl (connectOptions) {
-  if (typeof connectOptions === 'string') return connectOptions
+// nats.js-style `tls` (also what RedisDistributedLock takes): `true`/`{}` requires TLS with the
+// system's roots; `caFile`, `certFile`, `keyFile` name PEM files; `rejectUnauthorized: false`
+// skips certificate checks (Redis only). PEM contents (ioredis' `ca`, `cert`, `key`) are refused
+// with the fix, because the core reads certificates from files.
+function tlsOptions (tls) {
+  if (tls === undefined || tls === false || tls === null) return { enabled: false, insecure: false, native: {} }
+  if (tls === true) return { enabled: true, insecure: false, native: {} }
+  if (typeof tls !== 'object') throw invalidArgument('connectOptions.tls must be true or an object like { caFile, certFile, keyFile }')
+  for (const k of ['ca', 'cert', 'key']) {
+    if (tls[k] !== undefined) {
+      throw invalidArgument(`connectOptions.tls.${k} (PEM contents) is not supported: write it to a file and pass its path as tls.${k}File`)
+    }
+  }
+  for (const k of ['caFile', 'certFile', 'keyFile']) {
+    if (tls[k] !== undefined && typeof tls[k] !== 'string') throw invalidArgument(`connectOptions.tls.${k} must be a file path`)
+  }
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw invalidArgument('connectOptions.tls.certFile and tls.keyFile must be given together')
+  }
+  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== 'boolean') {
+    throw invalidArgument('connectOptions.tls.rejectUnauthorized must be a boolean')
+  }
+  return {
+    enabled: true,
+    insecure: tls.rejectUnauthorized === false,
+    native: { tlsCaFile: tls.caFile, tlsCertFile: tls.certFile, tlsKeyFile: tls.keyFile }
+  }
+}
+
+function hostPort (node, what) {
+  if (typeof node === 'string' && node !== '') return node
+  if (node !== null && typeof node === 'object') {
+    const { host = '127.0.0.1', port } = node
+    if (typeof host !== 'string' || !Number.isInteger(port)) throw invalidArgument(`${what} must be { host, port } objects or "host:port" strings`)
+    return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+  }
+  throw invalidArgument(`${what} must be { host, port } objects or "host:port" strings`)
+}
+
+function userInfo (username, password) {
+  for (const [k, v] of Object.entries({ username, password })) {
+    if (v !== undefined && typeof v !== 'string') throw invalidArgument(`connectOptions.${k} must be a string`)
+  }
+  return password !== undefined ? `${encodeURIComponent(username ?? '')}:${encodeURIComponent(password)}@` : ''
+}
+
+// A Redis URL (passed through), ioredis-style options for one node or a Sentinel group
+// (`sentinels` + `name`), or an array of cluster nodes (like ioredis' `new Cluster(nodes)`).
+function redisOptions (connectOptions) {
+  if (typeof connectOptions === 'string') return { url: connectOptions, native: {} }
+  if (Array.isArray(connectOptions)) {
+    if (connectOptions.length === 0) throw invalidArgument('the cluster node list is empty')
+    return { url: `redis+cluster://${connectOptions.map((n) => hostPort(n, 'cluster nodes')).join(',')}`, native: {} }
+  }
   if (connectOptions === null || typeof connectOptions !== 'object') {
-    throw invalidArgument('connectOptions must be a Redis URL or ioredis-style options like { host, port, password }')
+    throw invalidArgument('connectOptions must be a Redis URL, ioredis-style options like { host, port, password } or { sentinels, name }, or an array of cluster nodes')
   }
   if (typeof connectOptions.duplicate === 'function') {
     throw invalidArgument('pass the Redis URL or connection options, not an ioredis client: fencelock opens its own')
   }
-  const { host = '127.0.0.1', port = 6379, username, password, db, tls } = connectOptions
-  if (tls) throw invalidArgument('Redis over TLS is not supported yet; connect without tls')
-  const auth = password !== undefined
-    ? `${encodeURIComponent(username ?? '')}:${encodeURIComponent(password)}@`
-    : ''
-  return `redis://${auth}${host}:${port}${db !== undefined ? `/${db}` : ''}`
+  const { host = '127.0.0.1', port = 6379, username, password, db, sentinels, name, sentinelUsername, sentinelPassword } = connectOptions
+  if (db !== undefined && !Number.isInteger(db)) throw invalidArgument('connectOptions.db must be an integer')
+  const tls = tlsOptions(connectOptions.tls)
+  const fragment = tls.insecure ? '#insecure' : ''
+  const auth = userInfo(username, password)
+  if (sentinels !== undefined) {
+    if (!Array.isArray(sentinels) || sentinels.length === 0) throw invalidArgument('connectOptions.sentinels must be a non-empty array of { host, port }')
+    if (typeof name !== 'string' || name === '') throw invalidArgument('connectOptions.name (the master name the sentinels watch) must be a non-empty string')
+    const query = new URLSearchParams()
+    if (sentinelUsername !== undefined) query.set('sentinel_username', String(sentinelUsername))
+    if (sentinelPassword !== undefined) query.set('sentinel_password', String(sentinelPassword))
+    const q = query.size > 0 ? `?${query}` : ''
+    const hosts = sentinels.map((n) => hostPort(n, 'connectOptions.sentinels')).join(',')
+    const scheme = tls.enabled ? 'rediss+sentinel' : 'redis+sentinel'
+    return {
+      url: `${scheme}://${auth}${hosts}/${encodeURIComponent(name)}${db !== undefined ? `/${db}` : ''}${q}${fragment}`,
+      native: tls.native
+    }
+  }
+  const scheme = tls.enabled ? 'rediss' : 'redis'
+  return {
+    url: `${scheme}://${auth}${hostPort({ host, port }, 'connectOptions')}${db !== undefined ? `/${db}` : ''}${fragment}`,
+    native: tls.native
+  }
 }
 
 const JetstreamDistributedLock = Object.freeze({
@@ -97,7 +168,8 @@ const JetstreamDistributedLock = Object.freeze({
 const RedisDistributedLock = Object.freeze({
   /** Connects to Redis (6.2+ or Valkey); the namespace is the key prefix. */
   async create (connectOptions, config) {
-    return open('redis', redisUrl(connectOptions), {}, config)
+    const { url, native } = redisOptions(connectOptions)
+    return open('redis', url, native, config)
   }
 })
 

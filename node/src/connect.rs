@@ -38,6 +38,13 @@ pub struct ConnectOptions {
     pub creds_file: Option<String>,
     /// How long to try connecting.
     pub connect_timeout_ms: Option<f64>,
+    /// PEM file of the CA that signed the server's certificate (TLS, both backends).
+    pub tls_ca_file: Option<String>,
+    /// PEM files of this client's certificate and key (mutual TLS; give both).
+    pub tls_cert_file: Option<String>,
+    pub tls_key_file: Option<String>,
+    /// Refuse to connect without TLS.
+    pub require_tls: Option<bool>,
 }
 
 /// Connects to the backend named by `options.url` (creating the namespace if missing).
@@ -87,6 +94,21 @@ fn builder(options: ConnectOptions) -> napi::Result<fencelock::ClientBuilder> {
     }
     if let Some(creds) = options.creds_file {
         b = b.creds_file(creds);
+    }
+    if let Some(ca) = options.tls_ca_file {
+        b = b.tls_root_cert(ca);
+    }
+    match (options.tls_cert_file, options.tls_key_file) {
+        (Some(cert), Some(key)) => b = b.tls_client_cert(cert, key),
+        (None, None) => {}
+        _ => {
+            return Err(invalid_argument(
+                "tls.certFile and tls.keyFile must be given together for a client certificate",
+            ))
+        }
+    }
+    if let Some(yes) = options.require_tls {
+        b = b.require_tls(yes);
     }
     if let Some(t) = options.connect_timeout_ms {
         b = b.connect_timeout(duration("timeout", t)?);

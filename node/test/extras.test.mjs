@@ -8,9 +8,11 @@ import { spawn, spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
+import { randomUUID } from 'node:crypto'
 import * as esm from '../index.mjs'
 import { FencelockError, MemoryDistributedLock, RedisDistributedLock, TimeoutError } from '../index.mjs'
 import { useServer, sleep, twoInstances, uniqueKey } from './helpers.mjs'
+import { makeCerts, redisServerBinary, startRedis, startRedisCluster } from './servers.mjs'
 
 const server = useServer()
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -165,8 +167,61 @@ test('RedisDistributedLock maps ioredis-style options to a URL and names an unre
     assert.doesNotMatch(e.message, /p@ss/, 'no password in messages')
     return true
   })
-  await assert.rejects(RedisDistributedLock.create({ tls: true }, cfg), (e) => e.code === 'ERR_FENCELOCK_INVALID_ARGUMENT')
+  await assert.rejects(RedisDistributedLock.create({ tls: { ca: '-----BEGIN CERTIFICATE-----' } }, cfg), (e) => {
+    assert.equal(e.code, 'ERR_FENCELOCK_INVALID_ARGUMENT')
+    assert.match(e.message, /tls\.caFile/, 'the message gives the fix')
+    return true
+  })
+  await assert.rejects(RedisDistributedLock.create({ sentinels: [], name: 'm' }, cfg), (e) => e.code === 'ERR_FENCELOCK_INVALID_ARGUMENT')
+  await assert.rejects(RedisDistributedLock.create({ sentinels: [{ port: 1 }] }, cfg), (e) => e.code === 'ERR_FENCELOCK_INVALID_ARGUMENT')
+  await assert.rejects(RedisDistributedLock.create([], cfg), (e) => e.code === 'ERR_FENCELOCK_INVALID_ARGUMENT')
   await assert.rejects(RedisDistributedLock.create(7, cfg), (e) => e.code === 'ERR_FENCELOCK_INVALID_ARGUMENT')
+  // Sentinel options become a redis+sentinel:// URL: the error names the sentinel, not secrets.
+  const sentinel = { sentinels: [{ host: '127.0.0.1', port: 1 }], name: 'mymaster', password: 'p@ss', sentinelPassword: 's3cret' }
+  await assert.rejects(RedisDistributedLock.create(sentinel, cfg), (e) => {
+    assert.equal(e.code, 'ERR_FENCELOCK_BACKEND')
+    assert.match(e.message, /127\.0\.0\.1:1/)
+    assert.doesNotMatch(e.message, /p@ss|s3cret/, 'no password in messages')
+    return true
+  })
+})
+
+const noRedis = redisServerBinary() === null ? 'redis-server not installed' : false
+
+test('RedisDistributedLock over TLS: a CA file from tls.caFile, and a clear error without it', { skip: noRedis }, async () => {
+  const certs = makeCerts()
+  const srv = await startRedis({ tls: certs })
+  try {
+    const cfg = { namespace: `tls-${randomUUID().slice(0, 8)}`, defaultLockDurationMs: 5000 }
+    const lock = await RedisDistributedLock.create({ host: '127.0.0.1', port: srv.port, tls: { caFile: certs.caFile } }, cfg)
+    const w = await lock.acquireLock('k', 1000)
+    w.update({ over: 'tls' })
+    assert.equal(await lock.releaseLock('k', w), true)
+    assert.deepEqual((await lock.wait('k', 1000)).value, { over: 'tls' })
+    await lock.close()
+    // The URL form with the server's own CA works too; without the CA the certificate is refused.
+    await assert.rejects(RedisDistributedLock.create({ host: '127.0.0.1', port: srv.port, tls: true }, cfg), (e) => e.code === 'ERR_FENCELOCK_BACKEND')
+    await assert.rejects(RedisDistributedLock.create({ host: '127.0.0.1', port: srv.port }, cfg), (e) => e.code === 'ERR_FENCELOCK_BACKEND')
+  } finally {
+    await srv.stop()
+    certs.remove()
+  }
+})
+
+test('RedisDistributedLock on a Cluster: an array of nodes, keys on every master, exact counts', { skip: noRedis }, async () => {
+  const cluster = await startRedisCluster()
+  try {
+    const cfg = { namespace: `cl-${randomUUID().slice(0, 8)}`, defaultLockDurationMs: 5000 }
+    const a = await RedisDistributedLock.create(cluster.nodes, cfg)
+    const b = await RedisDistributedLock.create(cluster.nodes.map((n) => `${n.host}:${n.port}`), cfg)
+    const keys = Array.from({ length: 6 }, (_, i) => `counter-${i}`)
+    await Promise.all(keys.flatMap((key) => [a, b].flatMap((lock) =>
+      Array.from({ length: 5 }, () => lock.withLock(key, 10_000, async (v) => (v ?? 0) + 1)))))
+    for (const key of keys) assert.equal((await a.wait(key, 1000)).value, 10, key)
+    await Promise.all([a.close(), b.close()])
+  } finally {
+    await cluster.stop()
+  }
 })
 
 test('require and import load the same classes', () => {

@@ -4,7 +4,7 @@
 
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -83,22 +83,76 @@ function freePort () {
   })
 }
 
-/** Starts redis-server on a free port (it cannot pick one itself; retried if raced). */
-export async function startRedis () {
+/**
+ * Starts redis-server on a free port (it cannot pick one itself; retried if raced). `tls`
+ * (from `makeCerts`) serves TLS only on that port; `args` adds server options.
+ */
+export async function startRedis ({ tls, args = [] } = {}) {
   const bin = redisServerBinary()
   if (!bin) throw new Error('redis-server not found: install it or set FENCELOCK_REDIS_SERVER')
   for (let attempt = 1; ; attempt++) {
     const dir = mkdtempSync(path.join(tmpdir(), 'fencelock-node-redis-'))
     const port = await freePort()
-    const proc = spawn(bin, ['--bind', '127.0.0.1', '--port', String(port), '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    const listen = tls
+      ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.serverCert, '--tls-key-file', tls.serverKey,
+          '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no']
+      : ['--port', String(port)]
+    const proc = spawn(bin, ['--bind', '127.0.0.1', ...listen, '--dir', dir, '--save', '', '--appendonly', 'no', ...args], {
       stdio: ['ignore', 'pipe', 'ignore']
     })
     try {
       await waitForLine(proc, 'stdout', /Ready to accept connections/, 'redis-server')
-      return { url: `redis://127.0.0.1:${port}`, stop: stopper(proc, dir) }
+      return { url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`, port, stop: stopper(proc, dir) }
     } catch (e) {
       await stopper(proc, dir)()
       if (attempt >= 3) throw e
     }
+  }
+}
+
+/** A CA and a server certificate for 127.0.0.1, made with the openssl CLI in a temp dir. */
+export function makeCerts () {
+  const dir = mkdtempSync(path.join(tmpdir(), 'fencelock-node-certs-'))
+  const f = (name) => path.join(dir, name)
+  writeFileSync(f('san.ext'), 'subjectAltName=IP:127.0.0.1\n')
+  const key = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+  const steps = [
+    ['req', '-x509', ...key, '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '2', '-subj', '/CN=fencelock test CA'],
+    ['req', ...key, '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1'],
+    ['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial',
+      '-out', f('server.crt'), '-days', '2', '-extfile', f('san.ext')]
+  ]
+  for (const args of steps) {
+    const r = spawnSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`openssl ${args[0]} failed: ${r.error?.message ?? r.stderr}`)
+  }
+  return { caFile: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+/** Three redis-server masters joined into a Cluster with redis-cli; resolves { nodes, stop() }. */
+export async function startRedisCluster () {
+  const servers = []
+  try {
+    for (let i = 0; i < 3; i++) {
+      servers.push(await startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf'] }))
+    }
+    const addrs = servers.map((s) => `127.0.0.1:${s.port}`)
+    const cli = process.env.FENCELOCK_REDIS_CLI || 'redis-cli'
+    const r = spawnSync(cli, ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.error?.message ?? r.stderr}`)
+    // Every node must agree before keys of every slot can be served.
+    const deadline = Date.now() + 15_000
+    for (const s of servers) {
+      for (;;) {
+        const info = spawnSync(cli, ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' }).stdout ?? ''
+        if (info.includes('cluster_state:ok')) break
+        if (Date.now() > deadline) throw new Error(`cluster on ${addrs} did not become ready:\n${info}`)
+        await new Promise((resolve) => setTimeout(resolve, 100))
+      }
+    }
+    return { nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })), stop: () => Promise.all(servers.map((s) => s.stop())) }
+  } catch (e) {
+    await Promise.all(servers.map((s) => s.stop()))
+    throw e
   }
 }
