@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import re
 import statistics
 import subprocess
@@ -161,6 +162,12 @@ def main() -> int:
                 return statistics.median(w1s), w3
 
         async_w1, async_w3 = asyncio.run(run_async())
+        uv_w1: float | None = None
+        uv_w3: list[float] = []
+        if importlib.util.find_spec("uvloop") is not None:  # the same workload on libuv's loop
+            import uvloop
+
+            uv_w1, uv_w3 = uvloop.run(run_async())
         if rust_runs:
             rust_runs.append(rust_figures(url, args.quick))
     finally:
@@ -186,6 +193,8 @@ def main() -> int:
         ("Python sync", sync_w1, pct(sync_w3, 0.5), pct(sync_w3, 0.99)),
         ("Python asyncio", async_w1, pct(async_w3, 0.5), pct(async_w3, 0.99)),
     ]
+    if uv_w1 is not None:
+        rows.append(("asyncio+uvloop", uv_w1, pct(uv_w3, 0.5), pct(uv_w3, 0.99)))
     print(f"fencelock Python bench{' --quick' if args.quick else ''}: nats at {url}")
     print("W1 target: Python latency <= 1.3x the core's (vs the mean of the core's runs, and vs "
           "its best run)")

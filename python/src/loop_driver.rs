@@ -243,12 +243,13 @@ impl CancelOnCancel {
     }
 }
 
-/// Reads until the socket would block; `Ok(0)` (closed) also ends it.
+/// Reads until the socket would block; `Ok(0)` (closed) also ends it. A short read means the
+/// socket is empty: wakers write one byte per nudge, so that is the common case, one syscall.
 fn drain(s: &UnixStream) {
     let mut buf = [0u8; 64];
     loop {
         match (&*s).read(&mut buf) {
-            Ok(n) if n > 0 => continue,
+            Ok(n) if n == buf.len() => continue,
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             _ => return,
         }

@@ -169,3 +169,30 @@ def test_asyncio_in_a_forked_child(url: str, namespace: str) -> None:
         assert p.exitcode == 0
     with fencelock.connect(url, namespace=namespace) as c:
         assert c.get("forked").state == 10
+
+
+def test_uvloop_tasks_contend_and_cancel_cleanly(backend_url: str, namespace: str) -> None:
+    """The same driving works on uvloop (libuv's loop), which many asyncio services run."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def run() -> None:
+        async with await fencelock.connect_async(backend_url, namespace=namespace) as c:
+
+            async def bump() -> None:
+                for _ in range(5):
+                    await c.with_lock("n", lambda v: (v or 0) + 1, timeout=10)
+
+            await asyncio.gather(*(bump() for _ in range(4)))
+            assert (await c.get("n")).state == 20
+            held = await c.acquire("busy", timeout=1)
+            waiter = asyncio.ensure_future(c.acquire("busy", timeout=30))
+            await asyncio.sleep(0.05)
+            waiter.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiter
+            await held.release()
+            again = await c.try_acquire("busy")
+            assert again is not None, "the cancelled acquire left a lock behind"
+            await again.release()
+
+    uvloop.run(run())
