@@ -65,6 +65,8 @@ struct Task<O, C> {
 /// `O` is a future's output, `C` what the binding keeps beside it to deliver that output (a
 /// promise's deferred, an asyncio future).
 pub struct LoopTasks<O, C> {
+    /// The core runtime of the process that made this (a forked child makes its own).
+    runtime: tokio::runtime::Handle,
     ready: Arc<Ready>,
     tasks: RefCell<HashMap<u64, Task<O, C>>>,
     next: Cell<u64>,
@@ -75,6 +77,7 @@ impl<O, C> LoopTasks<O, C> {
     /// without blocking (write to an eventfd, `uv_async_send`, ...).
     pub fn new(nudge: impl Fn() + Send + Sync + 'static) -> Self {
         LoopTasks {
+            runtime: super::handle(),
             ready: Arc::new(Ready {
                 woken: Mutex::new(Vec::new()),
                 nudged: AtomicBool::new(false),
@@ -102,7 +105,7 @@ impl<O, C> LoopTasks<O, C> {
             waker,
             context,
         };
-        match poll(&mut task) {
+        match poll(&self.runtime, &mut task) {
             Poll::Ready(out) => Ok((out, task.context)),
             Poll::Pending => {
                 self.tasks.borrow_mut().insert(id, task);
@@ -123,7 +126,7 @@ impl<O, C> LoopTasks<O, C> {
             let Some(mut task) = self.tasks.borrow_mut().remove(&id) else {
                 continue; // finished or cancelled already; a late or repeated wake-up
             };
-            match poll(&mut task) {
+            match poll(&self.runtime, &mut task) {
                 Poll::Ready(out) => done(out, task.context),
                 Poll::Pending => {
                     self.tasks.borrow_mut().insert(id, task);
@@ -136,7 +139,7 @@ impl<O, C> LoopTasks<O, C> {
     pub fn cancel(&self, id: TaskId) -> Option<C> {
         let task = self.tasks.borrow_mut().remove(&id.0)?;
         // Dropping an operation may spawn its clean-up (an acquire undoes its write).
-        let _ctx = super::handle().enter();
+        let _ctx = self.runtime.enter();
         let Task {
             future, context, ..
         } = task;
@@ -152,8 +155,8 @@ impl<O, C> LoopTasks<O, C> {
 
 /// One poll inside the core runtime's context: the future may start timers or spawn tasks, and
 /// core operations see a runtime and so run inline instead of as a task of their own.
-fn poll<O, C>(task: &mut Task<O, C>) -> Poll<O> {
-    let _ctx = super::handle().enter();
+fn poll<O, C>(runtime: &tokio::runtime::Handle, task: &mut Task<O, C>) -> Poll<O> {
+    let _ctx = runtime.enter();
     task.future
         .as_mut()
         .poll(&mut Context::from_waker(&task.waker))
