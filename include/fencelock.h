@@ -208,11 +208,13 @@ typedef int32_t fl_renew;
 typedef struct {
   /**
    * Required. The backend is picked by the scheme: `nats://host:port` (several separated by
-   * commas for a cluster) or `memory://` (in-process, for tests).
+   * commas for a cluster), Redis (`redis://`, `rediss://`, `redis+sentinel://…/<master>`,
+   * `redis+cluster://…`) or `memory://` (in-process, for tests).
    */
   const char *url;
   /**
-   * Namespace: the NATS KV bucket holding the locks (default "fencelock").
+   * Namespace: the NATS KV bucket, or the Redis key prefix, holding the locks (default
+   * "fencelock").
    */
   const char *namespace_name;
   /**
@@ -283,6 +285,10 @@ typedef struct {
    * Holder label recorded with every lock (default "pid <n>").
    */
   const char *label;
+  /**
+   * Redis: each write waits until this many replicas acknowledged it (`WAIT`; 0: none).
+   */
+  int32_t replication;
 } fl_client_options;
 
 /**

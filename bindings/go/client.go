@@ -34,9 +34,12 @@ const (
 
 // Options configure a client; zero values take the library defaults.
 type Options struct {
-	// URL picks the backend: "nats://host:port" (comma-separated for a cluster) or "memory://".
+	// URL picks the backend: "nats://host:port" (comma-separated for a cluster), Redis
+	// ("redis://", "rediss://", "redis+sentinel://host:26379/<master>",
+	// "redis+cluster://host:port,...") or "memory://".
 	URL string
-	// Namespace is the NATS KV bucket holding the locks (default "fencelock").
+	// Namespace is the NATS KV bucket or Redis key prefix holding the locks (default
+	// "fencelock").
 	Namespace string
 	Token     string
 	User      string
@@ -57,6 +60,9 @@ type Options struct {
 	MaxHold       time.Duration
 	// Label is recorded with every lock (default "pid <n>").
 	Label string
+	// Replication makes every Redis write wait until this many replicas acknowledged it
+	// (WAIT; 0: none).
+	Replication int
 }
 
 // Client is a connection to a backend plus a namespace. Safe for concurrent use.
@@ -112,6 +118,7 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 	opts.renew_fraction = C.double(o.RenewFraction)
 	opts.max_hold_ms = millis(o.MaxHold)
 	opts.label = str(o.Label)
+	opts.replication = C.int32_t(o.Replication)
 	c := &Client{}
 	if err := call(func(e **C.fl_error) C.fl_status { return C.fl_client_connect(opts, &c.c, e) }); err != nil {
 		return nil, err

@@ -386,9 +386,10 @@ func TestBadInput(t *testing.T) {
 		{URL: testURL, Lease: 5 * time.Millisecond},
 		{URL: testURL, User: "only-user"},
 		{URL: testURL, Replicas: 9},
+		{URL: testURL, Replication: -1},
 		{URL: testURL, Storage: 7},
 		{URL: testURL, RenewFraction: 2},
-		{URL: testURL, Namespace: "no spaces allowed"},
+		{URL: testURL, Namespace: "no {braces} or spaces"}, // refused by every backend
 	} {
 		if _, err := Connect(ctx, o); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("options %+v: %v", o, err)

@@ -30,9 +30,11 @@ pub const FL_RENEW_OFF: fl_renew = 2;
 #[repr(C)]
 pub struct fl_client_options {
     /// Required. The backend is picked by the scheme: `nats://host:port` (several separated by
-    /// commas for a cluster) or `memory://` (in-process, for tests).
+    /// commas for a cluster), Redis (`redis://`, `rediss://`, `redis+sentinel://…/<master>`,
+    /// `redis+cluster://…`) or `memory://` (in-process, for tests).
     pub url: *const c_char,
-    /// Namespace: the NATS KV bucket holding the locks (default "fencelock").
+    /// Namespace: the NATS KV bucket, or the Redis key prefix, holding the locks (default
+    /// "fencelock").
     pub namespace_name: *const c_char,
     /// Token authentication.
     pub token: *const c_char,
@@ -68,6 +70,8 @@ pub struct fl_client_options {
     pub max_hold_ms: i64,
     /// Holder label recorded with every lock (default "pid <n>").
     pub label: *const c_char,
+    /// Redis: each write waits until this many replicas acknowledged it (`WAIT`; 0: none).
+    pub replication: i32,
 }
 
 /// Per-call options of acquire, try_acquire and with_lock. Zero-initialise; pass NULL for
@@ -180,6 +184,16 @@ impl fl_client_options {
         }
         if let Some(l) = opt_string(self.label, "options.label")? {
             b = b.label(l);
+        }
+        match self.replication {
+            0 => {}
+            n if n < 0 => {
+                return Err(FlError::invalid(format!(
+                    "options.replication is {n}; use the number of replicas writes wait for \
+                     (0: none)"
+                )))
+            }
+            n => b = b.replication(n as usize),
         }
         Ok(b)
     }

@@ -106,6 +106,9 @@ static void connect_options_are_checked(void) {
   o.replicas = -1;
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
   o.replicas = 0;
+  o.replication = -1;
+  EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
+  o.replication = 0;
   o.renew_fraction = 1.5;
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
   o.renew_fraction = 0;
