@@ -199,3 +199,58 @@ fn cluster_slot_matches_redis_reference_values() {
         cluster_slot(b"user1000")
     );
 }
+
+/// A repeated acquire script (a retry after a lost reply, or redis-rs repeating a command after
+/// a dropped connection) answers as the first run did instead of reporting the lock as held by
+/// someone else, which would leave an orphan lock until its lease ran out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_acquire_of_one_lock_id_gets_the_same_answer() {
+    use fencelock::backend::redis::{RedisBackend, RedisOptions};
+    use fencelock::backend::{Backend, Cas, HoldRequest, LockId, Snapshot};
+    use fencelock::Key;
+    let srv = RedisServer::start();
+    let backend = RedisBackend::connect(&RedisOptions {
+        url: srv.url(),
+        namespace: "repeat".into(),
+        object_expiry: None,
+        replication: None,
+        replication_timeout: Duration::from_secs(1),
+        connect_timeout: Duration::from_secs(5),
+        tls_root_cert: None,
+        tls_client_cert: None,
+        require_tls: false,
+    })
+    .await
+    .unwrap();
+    let key = Key::new("job").unwrap();
+    let seen = Snapshot::empty(0);
+    let hold = |id: u8, lease_ms: u64| HoldRequest {
+        lock_id: LockId([id; 16]),
+        lease: Duration::from_millis(lease_ms),
+        label: "test".into(),
+    };
+    let Cas::Done(first) = backend.acquire(&key, &seen, &hold(1, 300)).await.unwrap() else {
+        panic!("a free key was not acquired");
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let Cas::Done(again) = backend.acquire(&key, &seen, &hold(1, 300)).await.unwrap() else {
+        panic!("the repeat of an acquisition was refused as if someone else held the lock");
+    };
+    assert_eq!(again.token, first.token, "a repeat is the same acquisition");
+    assert_eq!(again.revision, first.revision);
+    assert!(
+        matches!(
+            backend.acquire(&key, &seen, &hold(2, 300)).await.unwrap(),
+            Cas::Conflict
+        ),
+        "another lock id must still be refused"
+    );
+    // The repeat restarted the lease: 200 ms after it (400 ms after the first run, past the
+    // first run's 300 ms lease) the lock is still held.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let snap = backend.load(&key).await.unwrap();
+    assert!(
+        snap.holder.is_some(),
+        "the repeat did not restart the lease"
+    );
+}

@@ -294,15 +294,23 @@ impl Backend for RedisBackend {
         let keys = self.keys(key);
         let id = hold.lock_id.to_string();
         let lease_ms = hold.lease.as_millis().to_string();
-        let v = self
-            .run(
-                "acquiring",
-                key,
-                &scripts::ACQUIRE,
-                &keys,
-                &[id.as_bytes(), lease_ms.as_bytes(), hold.label.as_bytes()],
-            )
-            .await?;
+        let args: [&[u8]; 3] = [id.as_bytes(), lease_ms.as_bytes(), hold.label.as_bytes()];
+        let first = self
+            .run("acquiring", key, &scripts::ACQUIRE, &keys, &args)
+            .await;
+        let v = match first {
+            Ok(v) => v,
+            // No reply (a dropped connection, a timeout, a failover): the script may or may not
+            // have run. It is idempotent per lock id, so asking once more (on a fresh
+            // connection) gets the true answer instead of leaving an orphan lock that only
+            // its lease would free.
+            Err(e) if e.kind() == ErrorKind::Backend && self.replication.is_none() => {
+                tracing::debug!(key = %key, error = %e, "acquire got no reply; asking again");
+                self.run("acquiring", key, &scripts::ACQUIRE, &keys, &args)
+                    .await?
+            }
+            Err(e) => return Err(e),
+        };
         let v = array(v);
         if v.first().and_then(as_u64) != Some(1) {
             return Ok(Cas::Conflict);

@@ -20,11 +20,21 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]),
 });
 
 /// ARGV[3..5] = lock id, lease ms, label. Publishes a notice (for leader observers).
-/// Returns `{0}` when held, else `{1, token, rev, state}`.
+/// Returns `{0}` when held, else `{1, token, rev, state}`. Idempotent: when the lock already
+/// carries this lock id, this is a repeat of an acquisition whose reply was lost (a retry, or
+/// redis-rs repeating a command after a dropped connection); it answers as the first run did
+/// and restarts the lease, so the lease runs from no earlier than the repeat, which is after
+/// the client's own deadline started counting.
 pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return {0} end
+local held = redis.call('GET', KEYS[1])
+if held then
+  if string.sub(held, 1, 32) ~= ARGV[3] then return {0} end
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  local token = tonumber(string.match(held, '^[^:]*:(%d+):'))
+  return {1, token, tonumber(redis.call('HGET', KEYS[2], 'rev')), redis.call('GET', KEYS[3])}
+end
 local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
 local token = rev
 local value = ARGV[3] .. ':' .. token .. ':' .. ARGV[4] .. ':' .. ARGV[5]
