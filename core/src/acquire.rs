@@ -31,9 +31,10 @@ pub(crate) async fn acquire(
         lease: opts.lease,
         label: opts.label.clone(),
     };
-    let seen = match client.keys.latest(&key) {
-        Some(s) => s,
-        None => client.backend.load(&key).await?,
+    // A snapshot from the cache or the change feed may lag the store by a notification.
+    let (seen, mut fresh) = match client.keys.latest(&key) {
+        Some(s) => (s, false),
+        None => (client.backend.load(&key).await?, true),
     };
     let mut obs = Observer::new(client.keys.clone(), key.clone(), seen);
     let mut backoff = CONFLICT_BACKOFF_MIN;
@@ -50,7 +51,10 @@ pub(crate) async fn acquire(
                     // The change feed may already know what beat us; else ask the store.
                     match client.keys.latest(&key).filter(|s| s.revision > failed) {
                         Some(newer) => obs.saw(newer),
-                        None => obs.reload().await?,
+                        None => {
+                            obs.reload().await?;
+                            fresh = true;
+                        }
                     }
                     if obs.seen.revision == failed && obs.takeable() {
                         // A lagging replica served the revision that just failed: give it time
@@ -63,6 +67,13 @@ pub(crate) async fn acquire(
             }
         }
         if !opts.wait {
+            // "Held" must be the store's answer, not a feed that has not yet delivered the
+            // release that just happened (a try right after another client's release).
+            if !fresh {
+                fresh = true;
+                obs.reload().await?;
+                continue;
+            }
             return Err(held_error(&key, &obs));
         }
         if opts.deadline.is_some_and(|d| Instant::now() >= d) {

@@ -20,6 +20,7 @@ conformance!(
     a_waiter_returning_while_the_feed_lingers_is_still_woken,
     a_cancelled_acquire_leaves_no_lock_and_no_queue_behind,
     an_acquire_dropped_while_its_write_is_in_flight_is_undone,
+    a_try_right_after_another_clients_release_succeeds,
 );
 
 async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap(fx: Fixture) {
@@ -241,4 +242,28 @@ async fn an_acquire_dropped_while_its_write_is_in_flight_is_undone(fx: Fixture) 
     assert_eq!(info.state, Some(b("kept")));
     let g2 = c.try_acquire("job").await.unwrap().expect("free at once");
     assert!(g2.token() > first);
+}
+
+/// `try_acquire` answers "held" only when the store says so: a client whose change feed has not
+/// yet delivered another client's release (which just returned) must still get the lock.
+async fn a_try_right_after_another_clients_release_succeeds(fx: Fixture) {
+    let a = client(&fx, "nl").await;
+    let b = client(&fx, "nl").await;
+    for round in 0..30 {
+        let g = a.acquire("handover", None).await.unwrap();
+        // b waits a moment and gives up: it now watches the key (its feed lingers and says
+        // "held").
+        let waited = b
+            .acquire("handover", Some(std::time::Duration::from_millis(20)))
+            .await
+            .unwrap_err();
+        assert_eq!(waited.kind(), fencelock::ErrorKind::Timeout);
+        assert!(g.release(None).await.unwrap());
+        let taken = b
+            .try_acquire("handover")
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("round {round}: a free key was refused as held"));
+        assert!(taken.release(None).await.unwrap());
+    }
 }
