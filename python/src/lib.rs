@@ -9,6 +9,8 @@ mod guard;
 mod leadership;
 #[cfg(unix)]
 mod loop_driver;
+#[cfg(unix)]
+mod loop_future;
 mod observer;
 mod runtime;
 

@@ -3,7 +3,8 @@
 //! The loop thread polls an operation's future itself (which sends its request at once); when
 //! the store answers, the core's connection task wakes it, and the waker writes one byte to a
 //! socket the loop watches with `add_reader`. The reader callback, on the loop thread, polls
-//! the woken futures and settles their asyncio futures. Compared with finishing each operation
+//! the woken futures and completes their awaitables (`loop_future.rs`), which resumes the
+//! awaiting tasks right there. Compared with finishing each operation
 //! as a task on the core runtime and posting the result with `call_soon_threadsafe`, this saves
 //! the wake-up that starts the task and a GIL hand-off on a core thread per operation
 //! (DESIGN.md §6: Python W1 <= 1.3x the core's). Wakers never take the GIL.
@@ -11,7 +12,8 @@
 //! Loops without `add_reader` (Windows' proactor loop) keep the task-based path in
 //! `runtime.rs`.
 
-use fencelock::runtime::{LoopTasks, TaskId};
+use crate::loop_future::{self, LoopFuture};
+use fencelock::runtime::LoopTasks;
 use pyo3::prelude::*;
 use pyo3::{intern, IntoPyObjectExt};
 use std::cell::{Cell, RefCell};
@@ -29,7 +31,7 @@ struct Driver {
     id: u64,
     /// Identity of the loop; a forked child gets drivers of its own (the socket is shared).
     pid: u32,
-    tasks: LoopTasks<Output, Py<PyAny>>,
+    tasks: LoopTasks<Output, Py<LoopFuture>>,
     /// The end the loop reads; wakers write to the other one.
     wake_rx: UnixStream,
 }
@@ -47,8 +49,8 @@ struct SameThread<T>(T);
 // synchronously on the thread that called it.
 unsafe impl<T> Send for SameThread<T> {}
 
-/// Starts `fut` on `event_loop` and returns the asyncio future of its outcome, or gives `fut`
-/// back when the loop cannot watch a socket (then the caller uses the task-based path).
+/// Starts `fut` on `event_loop` and returns the awaitable of its outcome, or gives `fut` back
+/// when the loop cannot watch a socket (then the caller uses the task-based path).
 pub fn start<'py, F, T>(
     py: Python<'py>,
     event_loop: &Bound<'py, PyAny>,
@@ -61,7 +63,7 @@ where
     let Some(driver) = driver_for(py, event_loop)? else {
         return Ok(Err(fut));
     };
-    let py_fut = event_loop.call_method0(intern!(py, "create_future"))?;
+    let py_fut = LoopFuture::new(py, event_loop)?;
     let fut = async move {
         let out = fut.await;
         Box::new(move |py: Python<'_>| out.and_then(|v| v.into_py_any(py))) as Output
@@ -77,18 +79,30 @@ where
         })
         .0;
     match started {
-        Ok((out, target)) => settle(py, out, target),
+        // Nobody awaits it yet, so there are no callbacks to run.
+        Ok((out, target)) => drop(target.get().complete(out(py), py)),
         Err(task) => {
-            py_fut.call_method1(
-                intern!(py, "add_done_callback"),
-                (CancelOnCancel {
-                    driver: driver.id,
-                    task,
-                },),
-            )?;
+            let driver = driver.id;
+            py_fut.get().set_cancel_hook(
+                py,
+                Box::new(move |py| {
+                    // A cancelled future drops its operation, which cancels it in the core
+                    // (an awaiting acquire takes no lock then).
+                    let Some(driver) = by_id(driver) else { return };
+                    let d = SameThread(driver);
+                    // The future comes back out and is released here, with the GIL.
+                    drop(
+                        py.detach(move || {
+                            let d = d;
+                            SameThread(d.0.tasks.cancel(task))
+                        })
+                        .0,
+                    );
+                }),
+            );
         }
     }
-    Ok(Ok(py_fut))
+    Ok(Ok(py_fut.into_any()))
 }
 
 /// This thread's driver for `event_loop`, registering a new one with the loop when needed.
@@ -167,25 +181,6 @@ fn by_id(id: u64) -> Option<Rc<Driver>> {
     })
 }
 
-/// Hands an outcome to its asyncio future, unless that was cancelled meanwhile.
-fn settle(py: Python<'_>, out: Output, target: Py<PyAny>) {
-    let target = target.bind(py);
-    let done = target
-        .call_method0(intern!(py, "done"))
-        .and_then(|d| d.is_truthy())
-        .unwrap_or(true);
-    if done {
-        return;
-    }
-    let delivered = match out(py) {
-        Ok(v) => target.call_method1(intern!(py, "set_result"), (v,)),
-        Err(e) => target.call_method1(intern!(py, "set_exception"), (e.into_value(py),)),
-    };
-    if let Err(e) = delivered {
-        log::debug!(target: "fencelock::python", "result not delivered to asyncio: {e}");
-    }
-}
-
 /// The loop's reader callback: drains the wake-up socket and polls the woken operations.
 #[pyclass(frozen)]
 struct RunWoken {
@@ -194,9 +189,9 @@ struct RunWoken {
 
 #[pymethods]
 impl RunWoken {
-    fn __call__(&self, py: Python<'_>) {
+    fn __call__(&self, py: Python<'_>) -> PyResult<()> {
         let Some(driver) = by_id(self.driver) else {
-            return;
+            return Ok(());
         };
         drain(&driver.wake_rx);
         let d = SameThread(driver.clone());
@@ -208,38 +203,16 @@ impl RunWoken {
                 SameThread(out)
             })
             .0;
-        for (out, target) in finished {
-            settle(py, out, target);
-        }
-    }
-}
-
-/// Done-callback of the asyncio future: a cancelled future drops its operation, which
-/// cancels it in the core (an awaiting acquire takes no lock then).
-#[pyclass(frozen)]
-struct CancelOnCancel {
-    driver: u64,
-    task: TaskId,
-}
-
-#[pymethods]
-impl CancelOnCancel {
-    fn __call__(&self, py: Python<'_>, fut: &Bound<'_, PyAny>) -> PyResult<()> {
-        if !fut.call_method0(intern!(py, "cancelled"))?.is_truthy()? {
-            return Ok(());
-        }
-        if let Some(driver) = by_id(self.driver) {
-            let (d, task) = (SameThread(driver), self.task);
-            // The asyncio future comes back out and is released here, with the GIL.
-            drop(
-                py.detach(move || {
-                    let d = d;
-                    SameThread(d.0.tasks.cancel(task))
-                })
-                .0,
-            );
-        }
-        Ok(())
+        // All outcomes are recorded before any awaiting task resumes (and maybe raises).
+        let woken: Vec<_> = finished
+            .into_iter()
+            .map(|(out, target)| {
+                let target = target.into_bound(py);
+                let callbacks = target.get().complete(out(py), py);
+                (target, callbacks)
+            })
+            .collect();
+        loop_future::run_callbacks(py, woken)
     }
 }
 
