@@ -3,9 +3,10 @@ one nats-server (DESIGN.md §6; target: Python W1 latency <= 1.3x the core's).
 
     python bench/bench.py [--quick] [--url nats://host:port] [--no-rust]
 
-The Rust figures come from `cargo run --release -p fencelock-bench -- --only W1,W3 --url ...`
-against the same server. W1: one client, acquire+release, keys rotating over 64 names,
-sequential. W3: A holds, B waits in acquire (settled 5 ms into its wait), A releases; the time
+The Rust figures come from `cargo run --release -p fencelock-bench -- --only W1 --url ...`
+(once per block) and `--only W3`, against the same server. W1: one client, acquire+release,
+keys rotating over 64 names, sequential; it runs in blocks (the core, then each Python client
+in a rotating order), and each figure is a median over the blocks. W3: A holds, B waits in acquire (settled 5 ms into its wait), A releases; the time
 from A's release call to B's acquire returning (p50, p99)."""
 
 from __future__ import annotations
@@ -20,13 +21,16 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, TypeVar
 
 import fencelock
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from natsserver import NatsServer  # noqa: E402
 
+T = TypeVar("T")
 KEYS = [f"w1-{i}" for i in range(64)]
 SETTLE = 0.005
 
@@ -113,11 +117,12 @@ def pct(v: list[float], p: float) -> float:
     return s[round((len(s) - 1) * p)]
 
 
-def rust_figures(url: str, quick: bool) -> tuple[float | None, float | None, str]:
-    """(W1 us per cycle, W3 p50 us, raw output) from the Rust bench, run against `url`."""
+def rust_figures(url: str, only: str, quick: bool) -> tuple[float | None, float | None, str]:
+    """(W1 us per cycle, W3 p50 us, raw output) from the Rust bench's workloads `only`
+    ("W1", "W3"), run against `url`."""
     root = Path(__file__).resolve().parents[2]
     cmd = ["cargo", "run", "--quiet", "--release", "-p", "fencelock-bench", "--",
-           "--only", "W1,W3", "--url", url] + (["--quick"] if quick else [])
+           "--only", only, "--url", url] + (["--quick"] if quick else [])
     try:
         out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=1200)
     except (OSError, subprocess.TimeoutExpired) as e:
@@ -132,6 +137,14 @@ def rust_figures(url: str, quick: bool) -> tuple[float | None, float | None, str
     )
 
 
+def uvloop_run() -> Callable[[Coroutine[Any, Any, T]], T] | None:
+    if importlib.util.find_spec("uvloop") is None:
+        return None
+    import uvloop
+
+    return uvloop.run
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -141,76 +154,80 @@ def main() -> int:
     server = None if args.url else NatsServer()
     url = args.url or server.url  # type: ignore[union-attr]
     ns = "fencelock_pybench_" + uuid.uuid4().hex[:8]
-    rounds, secs, reps = (2, 0.5, 20) if args.quick else (5, 1.0, 60)
+    blocks, rounds, secs, reps = (2, 1, 0.5, 20) if args.quick else (3, 3, 1.0, 60)
+    uv = uvloop_run()
+
+    def sync_w1() -> float:
+        with fencelock.connect(url, namespace=ns) as a:
+            w1_sync(a, 0.3)  # warm-up: connection and bucket
+            return statistics.median(w1_sync(a, secs) for _ in range(rounds))
+
+    async def async_w1() -> float:
+        async with await fencelock.connect_async(url, namespace=ns) as a:
+            await w1_async(a, 0.3)
+            return statistics.median([await w1_async(a, secs) for _ in range(rounds)])
+
+    w1_clients: dict[str, Callable[[], float]] = {
+        "Python sync": sync_w1,
+        "Python asyncio": lambda: asyncio.run(async_w1()),
+    }
+    if uv is not None:  # the same workload on libuv's loop
+        w1_clients["asyncio+uvloop"] = lambda: uv(async_w1())
+    # W1 runs in blocks: the Rust core's W1, then each Python client (in an order rotating
+    # per block). The machine may be shared and drift over minutes; blocks give every client
+    # the same exposure, and each ratio compares figures taken minutes apart at most.
+    core: list[float | None] = []
+    w1: dict[str, list[float]] = {name: [] for name in w1_clients}
+    rust_text = "skipped (--no-rust)"
     try:
-        # The Rust bench runs before and after the Python runs (the machine may be shared);
-        # the table shows the mean of the two.
-        rust_runs = [] if args.no_rust else [rust_figures(url, args.quick)]
-        with fencelock.connect(url, namespace=ns) as a, fencelock.connect(url, namespace=ns) as b:
-            w1_sync(a, 0.3)  # warm-up: connections and the bucket
-            sync_w1 = statistics.median(w1_sync(a, secs) for _ in range(rounds))
-            w3_sync(a, b, 6)
-            sync_w3 = [x for _ in range(rounds) for x in w3_sync(a, b, reps // rounds)]
+        for b in range(blocks):
+            if not args.no_rust:
+                fig, _, rust_text = rust_figures(url, "W1", args.quick)
+                core.append(fig)
+            names = list(w1_clients)
+            for name in names[b % len(names):] + names[: b % len(names)]:
+                w1[name].append(w1_clients[name]())
+        rust_w3 = None if args.no_rust else rust_figures(url, "W3", args.quick)[1]
+        with fencelock.connect(url, namespace=ns) as a, fencelock.connect(url, namespace=ns) as b2:
+            w3_sync(a, b2, 6)
+            sync_w3 = [x for _ in range(rounds) for x in w3_sync(a, b2, reps // rounds)]
 
-        async def run_async() -> tuple[float, list[float]]:
+        async def run_w3() -> list[float]:
             async with await fencelock.connect_async(url, namespace=ns) as a2, \
-                    await fencelock.connect_async(url, namespace=ns) as b2:
-                await w1_async(a2, 0.3)
-                w1s = [await w1_async(a2, secs) for _ in range(rounds)]
-                await w3_async(a2, b2, 6)
-                w3 = [x for _ in range(rounds) for x in await w3_async(a2, b2, reps // rounds or 1)]
-                return statistics.median(w1s), w3
+                    await fencelock.connect_async(url, namespace=ns) as b3:
+                await w3_async(a2, b3, 6)
+                return [x for _ in range(rounds) for x in await w3_async(a2, b3, reps // rounds)]
 
-        async_w1, async_w3 = asyncio.run(run_async())
-        uv_w1: float | None = None
-        uv_w3: list[float] = []
-        if importlib.util.find_spec("uvloop") is not None:  # the same workload on libuv's loop
-            import uvloop
-
-            uv_w1, uv_w3 = uvloop.run(run_async())
-        if rust_runs:
-            rust_runs.append(rust_figures(url, args.quick))
+        w3 = {"Python sync": sync_w3, "Python asyncio": asyncio.run(run_w3())}
+        if uv is not None:
+            w3["asyncio+uvloop"] = uv(run_w3())
     finally:
         if server:
             server.stop()
 
-    def mean(xs: list[float | None]) -> float | None:
-        got = [x for x in xs if x is not None]
-        return sum(got) / len(got) if got else None
-
-    rust_w1 = mean([r[0] for r in rust_runs])
-    rust_best = min((r[0] for r in rust_runs if r[0] is not None), default=None)
-    rust_w3 = mean([r[1] for r in rust_runs])
-    rust_text = rust_runs[-1][2] if rust_runs else "skipped (--no-rust)"
-    if rust_runs:
-        print("Rust core W1 us/cycle per run:", [r[0] for r in rust_runs])
-
-    def ratio(x: float | None) -> str:
-        return f"{x / rust_w1:.2f}x" if (x is not None and rust_w1) else "n/a"
-
-    rows = [
-        ("Rust core", rust_w1, rust_w3, None),
-        ("Python sync", sync_w1, pct(sync_w3, 0.5), pct(sync_w3, 0.99)),
-        ("Python asyncio", async_w1, pct(async_w3, 0.5), pct(async_w3, 0.99)),
-    ]
-    if uv_w1 is not None:
-        rows.append(("asyncio+uvloop", uv_w1, pct(uv_w3, 0.5), pct(uv_w3, 0.99)))
-    print(f"fencelock Python bench{' --quick' if args.quick else ''}: nats at {url}")
-    print("W1 target: Python latency <= 1.3x the core's (vs the mean of the core's runs, and vs "
-          "its best run)")
-    print("| client         | W1 us/cycle | vs core mean | vs core best | W3 p50 us | W3 p99 us |")
-    print("|----------------|-------------|--------------|--------------|-----------|-----------|")
-    for name, w1, w3, w3p99 in rows:
-        w1s = f"{w1:.1f}" if w1 is not None else "n/a"
-        w3s = f"{w3:.0f}" if w3 is not None else "n/a"
-        p99 = f"{w3p99:.0f}" if w3p99 is not None else "-"
-        if name == "Rust core":
-            r, rb = ("1.00x", f"best {rust_best:.1f}") if rust_best else ("n/a", "n/a")
-        else:
-            r = ratio(w1)
-            rb = f"{w1 / rust_best:.2f}x" if (w1 is not None and rust_best) else "n/a"
-        print(f"| {name:<14} | {w1s:>11} | {r:>12} | {rb:>12} | {w3s:>9} | {p99:>9} |")
-    if rust_w1 is None:
+    got = [c for c in core if c is not None]
+    rust_w1 = statistics.median(got) if got else None
+    print(f"Rust core W1 us/cycle per block: {core}")
+    for name, figs in w1.items():
+        print(f"{name} W1 us/cycle per block: {[round(f, 1) for f in figs]}")
+    print(f"fencelock Python bench{' --quick' if args.quick else ''}: nats at {url}, "
+          f"{blocks} blocks")
+    print("W1 target: Python latency <= 1.3x the core's. 'vs core' compares medians over the "
+          "blocks; 'per block' gives the range of the ratios within one block.")
+    print("| client         | W1 us/cycle | vs core | per block     | W3 p50 us | W3 p99 us |")
+    print("|----------------|-------------|---------|---------------|-----------|-----------|")
+    r3 = f"{rust_w3:.0f}" if rust_w3 is not None else "n/a"
+    r1 = f"{rust_w1:.1f}" if rust_w1 is not None else "n/a"
+    print(f"| {'Rust core':<14} | {r1:>11} | {'1.00x':>7} | {'':13} | {r3:>9} | {'-':>9} |")
+    for name, figs in w1.items():
+        med = statistics.median(figs)
+        ratio = f"{med / rust_w1:.2f}x" if rust_w1 else "n/a"
+        per = [f / c for f, c in zip(figs, core) if c]
+        spread = f"{min(per):.2f}-{max(per):.2f}x" if per else "n/a"
+        p50, p99 = pct(w3[name], 0.5), pct(w3[name], 0.99)
+        print(f"| {name:<14} | {med:>11.1f} | {ratio:>7} | {spread:>13} | {p50:>9.0f} | "
+              f"{p99:>9.0f} |")
+    if rust_w1 is None and not args.no_rust:
         print("Rust figures unavailable; output of the Rust bench:\n" + rust_text[-2000:])
     return 0
 

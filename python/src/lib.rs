@@ -13,6 +13,8 @@ mod loop_driver;
 mod loop_future;
 mod observer;
 mod runtime;
+#[cfg(unix)]
+mod wake_fd;
 
 use pyo3::prelude::*;
 use std::sync::OnceLock;
@@ -35,6 +37,8 @@ fn reset_log_cache() {
 /// each child. A workaround until the core gives each connection a random inbox prefix.
 #[pyfunction]
 fn _after_fork_in_child() {
+    #[cfg(unix)]
+    loop_driver::forget_pid();
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());

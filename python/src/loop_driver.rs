@@ -1,8 +1,8 @@
 //! Core futures driven on the asyncio loop's own thread.
 //!
 //! The loop thread polls an operation's future itself (which sends its request at once); when
-//! the store answers, the core's connection task wakes it, and the waker writes one byte to a
-//! socket the loop watches with `add_reader`. The reader callback, on the loop thread, polls
+//! the store answers, the core's connection task wakes it, and the waker nudges a descriptor
+//! the loop watches with `add_reader` (`wake_fd.rs`). The reader callback, on the loop thread, polls
 //! the woken futures and completes their awaitables (`loop_future.rs`), which resumes the
 //! awaiting tasks right there. Compared with finishing each operation
 //! as a task on the core runtime and posting the result with `call_soon_threadsafe`, this saves
@@ -13,15 +13,14 @@
 //! `runtime.rs`.
 
 use crate::loop_future::{self, LoopFuture};
+use crate::wake_fd::WakeFd;
 use fencelock::runtime::LoopTasks;
 use pyo3::prelude::*;
 use pyo3::{intern, IntoPyObjectExt};
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::io::{ErrorKind, Read, Write};
-use std::os::fd::AsRawFd;
-use std::os::unix::net::UnixStream;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A finished operation: converts its outcome to Python on the loop thread.
 type Output = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
@@ -29,12 +28,15 @@ type Output = Box<dyn FnOnce(Python<'_>) -> PyResult<Py<PyAny>> + Send>;
 /// The pending operations of one event loop.
 struct Driver {
     id: u64,
-    /// Identity of the loop; a forked child gets drivers of its own (the socket is shared).
+    /// Identity of the loop; a forked child gets drivers of its own (the descriptor is shared).
     pid: u32,
     tasks: LoopTasks<Output, Py<LoopFuture>>,
-    /// The end the loop reads; wakers write to the other one.
-    wake_rx: UnixStream,
+    /// What the loop watches; wakers nudge it.
+    wake: WakeFd,
 }
+
+/// [`current_pid`]'s cache; 0 until asked and after a fork.
+static PID: AtomicU32 = AtomicU32::new(0);
 
 thread_local! {
     /// The drivers of the loops that ran on this thread and are not closed.
@@ -50,7 +52,7 @@ struct SameThread<T>(T);
 unsafe impl<T> Send for SameThread<T> {}
 
 /// Starts `fut` on `event_loop` and returns the awaitable of its outcome, or gives `fut` back
-/// when the loop cannot watch a socket (then the caller uses the task-based path).
+/// when the loop cannot watch a descriptor (then the caller uses the task-based path).
 pub fn start<'py, F, T>(
     py: Python<'py>,
     event_loop: &Bound<'py, PyAny>,
@@ -107,7 +109,7 @@ where
 
 /// This thread's driver for `event_loop`, registering a new one with the loop when needed.
 fn driver_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Option<Rc<Driver>>> {
-    let pid = std::process::id();
+    let pid = current_pid();
     let found = DRIVERS.with(|d| {
         d.borrow()
             .iter()
@@ -133,14 +135,12 @@ fn driver_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Option<
         stale
     });
     for (l, drv) in stale {
-        // A loop still open in a forked child watches the parent's socket: stop that.
+        // A loop still open in a forked child watches the parent's descriptor: stop that.
         let _ = l
             .bind(py)
-            .call_method1(intern!(py, "remove_reader"), (drv.wake_rx.as_raw_fd(),));
+            .call_method1(intern!(py, "remove_reader"), (drv.wake.raw_fd(),));
     }
-    let (wake_rx, wake_tx) = UnixStream::pair()?;
-    wake_rx.set_nonblocking(true)?;
-    wake_tx.set_nonblocking(true)?;
+    let wake = WakeFd::new()?;
     let id = NEXT_ID.with(|n| {
         let id = n.get();
         n.set(id + 1);
@@ -148,7 +148,7 @@ fn driver_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Option<
     });
     let registered = event_loop.call_method1(
         intern!(py, "add_reader"),
-        (wake_rx.as_raw_fd(), RunWoken { driver: id }),
+        (wake.raw_fd(), RunWoken { driver: id }),
     );
     if let Err(e) = registered {
         if e.is_instance_of::<pyo3::exceptions::PyNotImplementedError>(py) {
@@ -159,17 +159,30 @@ fn driver_for(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<Option<
     let driver = Rc::new(Driver {
         id,
         pid,
-        tasks: LoopTasks::new(move || {
-            // A full buffer means a wake-up byte is already waiting: nothing more to do.
-            let _ = (&wake_tx).write(&[1]);
-        }),
-        wake_rx,
+        tasks: LoopTasks::new(wake.notifier()),
+        wake,
     });
     DRIVERS.with(|d| {
         d.borrow_mut()
             .push((event_loop.clone().unbind(), driver.clone()))
     });
     Ok(Some(driver))
+}
+
+/// This process's id, asked of the kernel once per process rather than per operation.
+fn current_pid() -> u32 {
+    let cached = PID.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    let pid = std::process::id();
+    PID.store(pid, Ordering::Relaxed);
+    pid
+}
+
+/// Called in a child after `os.fork()` (lib.rs): its pid differs from the parent's.
+pub fn forget_pid() {
+    PID.store(0, Ordering::Relaxed);
 }
 
 fn by_id(id: u64) -> Option<Rc<Driver>> {
@@ -181,7 +194,7 @@ fn by_id(id: u64) -> Option<Rc<Driver>> {
     })
 }
 
-/// The loop's reader callback: drains the wake-up socket and polls the woken operations.
+/// The loop's reader callback: drains the wake-up descriptor and polls the woken operations.
 #[pyclass(frozen)]
 struct RunWoken {
     driver: u64,
@@ -193,7 +206,7 @@ impl RunWoken {
         let Some(driver) = by_id(self.driver) else {
             return Ok(());
         };
-        drain(&driver.wake_rx);
+        driver.wake.drain();
         let d = SameThread(driver.clone());
         let finished = py
             .detach(move || {
@@ -213,18 +226,5 @@ impl RunWoken {
             })
             .collect();
         loop_future::run_callbacks(py, woken)
-    }
-}
-
-/// Reads until the socket would block; `Ok(0)` (closed) also ends it. A short read means the
-/// socket is empty: wakers write one byte per nudge, so that is the common case, one syscall.
-fn drain(s: &UnixStream) {
-    let mut buf = [0u8; 64];
-    loop {
-        match (&*s).read(&mut buf) {
-            Ok(n) if n == buf.len() => continue,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            _ => return,
-        }
     }
 }
