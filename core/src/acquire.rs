@@ -2,7 +2,9 @@
 //! revision it knows, and otherwise waits on the key's change feed (never polling) until the
 //! lock is freed or its holder's lease runs out on this process's clock.
 
-use crate::backend::{Acquired, Cas, Held, HoldRequest, LockId, Snapshot};
+mod take;
+
+use crate::backend::{Acquired, Cas, Held, HoldRequest, LockId};
 use crate::client::ClientInner;
 use crate::error::{Error, ErrorKind, Result};
 use crate::guard::{GuardShared, GuardStatus, HeldState, LockGuard};
@@ -12,7 +14,8 @@ use crate::options::Resolved;
 use crate::waiters::{timeout_error, Observer, Woke};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{oneshot, watch, OwnedSemaphorePermit};
+use take::take;
+use tokio::sync::{watch, OwnedSemaphorePermit};
 
 /// Pause when a read keeps returning a revision a compare-and-set already found stale.
 const CONFLICT_BACKOFF_MIN: Duration = Duration::from_millis(2);
@@ -95,45 +98,6 @@ pub(crate) async fn acquire(
             }
         }
     }
-}
-
-/// The acquiring write, safe against the caller giving up: it runs as its own task, so if the
-/// caller's future is dropped while the write is in flight, the write still completes and is
-/// undone at once, instead of leaving a lock in the store that nobody holds or renews.
-async fn take(
-    client: &Arc<ClientInner>,
-    key: &Key,
-    seen: &Snapshot,
-    hold: &HoldRequest,
-) -> Result<Cas<Acquired>> {
-    let (tx, rx) = oneshot::channel();
-    let (c, k, s, h) = (client.clone(), key.clone(), seen.clone(), hold.clone());
-    tokio::spawn(async move {
-        let out = c.backend.acquire(&k, &s, &h).await;
-        if let Err(Ok(Cas::Done(acq))) = tx.send(out) {
-            let held = Held {
-                revision: acq.revision,
-                token: acq.token,
-                lock_id: h.lock_id,
-                lease: h.lease,
-                label: h.label,
-                state: acq.state.clone(),
-            };
-            if let Ok(Cas::Done(snap)) = c.backend.release(&k, &held, acq.state).await {
-                c.keys.remember(&k, snap);
-            }
-        }
-    });
-    rx.await.unwrap_or_else(|_| {
-        Err(Error::new(
-            ErrorKind::Backend,
-            format!(
-                "the acquiring write of key {:?} was interrupted",
-                key.as_str()
-            ),
-        )
-        .with_key(key.as_str()))
-    })
 }
 
 /// Waits (or, for try-acquire, checks) for this client's turn at `key`.
