@@ -3,10 +3,13 @@ one nats-server (DESIGN.md §6; target: Python W1 latency <= 1.3x the core's).
 
     python bench/bench.py [--quick] [--url nats://host:port] [--no-rust]
 
-The Rust figures come from `cargo run --release -p fencelock-bench -- --only W1 --url ...`
-(once per block) and `--only W3`, against the same server. W1: one client, acquire+release,
-keys rotating over 64 names, sequential; it runs in blocks (the core, then each Python client
-in a rotating order), and each figure is a median over the blocks. W3: A holds, B waits in acquire (settled 5 ms into its wait), A releases; the time
+W1: one client, acquire+release, keys rotating over 64 names, sequential. It runs in blocks of
+one round per client (the Rust core, sync, asyncio, uvloop; the order rotates per block), all in
+this process: the core's rounds are `fencelock-bench`'s W1 loop, driven from Rust by
+`_native._bench_core_w1` (a thread blocking on its own tokio runtime, as the bench does).
+Each figure is a median over the blocks. `cargo run --release -p fencelock-bench -- --only W1`
+and `--only W3` also run once against the same server: a cross-check of the in-process core
+figure, and the core's W3. W3: A holds, B waits in acquire (settled 5 ms into its wait), A releases; the time
 from A's release call to B's acquire returning (p50, p99)."""
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import fencelock
+from fencelock import _native
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from natsserver import NatsServer  # noqa: E402
@@ -149,54 +153,52 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--url")
-    ap.add_argument("--no-rust", action="store_true")
+    ap.add_argument("--no-rust", action="store_true", help="skip the fencelock-bench cross-check")
     args = ap.parse_args()
     server = None if args.url else NatsServer()
     url = args.url or server.url  # type: ignore[union-attr]
     ns = "fencelock_pybench_" + uuid.uuid4().hex[:8]
-    blocks, rounds, secs, reps = (2, 1, 0.5, 20) if args.quick else (3, 3, 1.0, 60)
+    blocks, secs, w3_rounds, reps = (3, 0.5, 2, 20) if args.quick else (8, 1.0, 5, 60)
     uv = uvloop_run()
-
-    def sync_w1() -> float:
-        with fencelock.connect(url, namespace=ns) as a:
-            w1_sync(a, 0.3)  # warm-up: connection and bucket
-            return statistics.median(w1_sync(a, secs) for _ in range(rounds))
 
     async def async_w1() -> float:
         async with await fencelock.connect_async(url, namespace=ns) as a:
-            await w1_async(a, 0.3)
-            return statistics.median([await w1_async(a, secs) for _ in range(rounds)])
+            await w1_async(a, 0.2)  # warm-up: connection and bucket
+            return await w1_async(a, secs)
 
     w1_clients: dict[str, Callable[[], float]] = {
-        "Python sync": sync_w1,
+        "Rust core": lambda: _native._bench_core_w1(url, ns, secs),
+        "Python sync": lambda: w1_sync(sync_client, secs),
         "Python asyncio": lambda: asyncio.run(async_w1()),
     }
     if uv is not None:  # the same workload on libuv's loop
         w1_clients["asyncio+uvloop"] = lambda: uv(async_w1())
-    # W1 runs in blocks: the Rust core's W1, then each Python client (in an order rotating
-    # per block). The machine may be shared and drift over minutes; blocks give every client
-    # the same exposure, and each ratio compares figures taken minutes apart at most.
-    core: list[float | None] = []
+    # W1 runs in blocks of one round per client, in an order rotating per block, all in this
+    # process against one server. The machine may be shared and its speed drift by 20 % within
+    # minutes: short interleaved rounds give every client the same conditions.
     w1: dict[str, list[float]] = {name: [] for name in w1_clients}
     rust_text = "skipped (--no-rust)"
+    bin_w1 = bin_w3 = None
     try:
-        for b in range(blocks):
-            if not args.no_rust:
-                fig, _, rust_text = rust_figures(url, "W1", args.quick)
-                core.append(fig)
-            names = list(w1_clients)
-            for name in names[b % len(names):] + names[: b % len(names)]:
-                w1[name].append(w1_clients[name]())
-        rust_w3 = None if args.no_rust else rust_figures(url, "W3", args.quick)[1]
+        if not args.no_rust:
+            bin_w1, _, rust_text = rust_figures(url, "W1", args.quick)
+            _, bin_w3, _ = rust_figures(url, "W3", args.quick)
+        with fencelock.connect(url, namespace=ns) as sync_client:
+            w1_sync(sync_client, 0.3)  # warm-up
+            for b in range(blocks):
+                names = list(w1_clients)
+                for name in names[b % len(names):] + names[: b % len(names)]:
+                    w1[name].append(w1_clients[name]())
         with fencelock.connect(url, namespace=ns) as a, fencelock.connect(url, namespace=ns) as b2:
             w3_sync(a, b2, 6)
-            sync_w3 = [x for _ in range(rounds) for x in w3_sync(a, b2, reps // rounds)]
+            sync_w3 = [x for _ in range(w3_rounds) for x in w3_sync(a, b2, reps // w3_rounds)]
 
         async def run_w3() -> list[float]:
             async with await fencelock.connect_async(url, namespace=ns) as a2, \
                     await fencelock.connect_async(url, namespace=ns) as b3:
                 await w3_async(a2, b3, 6)
-                return [x for _ in range(rounds) for x in await w3_async(a2, b3, reps // rounds)]
+                return [x for _ in range(w3_rounds)
+                        for x in await w3_async(a2, b3, reps // w3_rounds)]
 
         w3 = {"Python sync": sync_w3, "Python asyncio": asyncio.run(run_w3())}
         if uv is not None:
@@ -205,30 +207,34 @@ def main() -> int:
         if server:
             server.stop()
 
-    got = [c for c in core if c is not None]
-    rust_w1 = statistics.median(got) if got else None
-    print(f"Rust core W1 us/cycle per block: {core}")
+    core = w1["Rust core"]
+    core_med = statistics.median(core)
     for name, figs in w1.items():
         print(f"{name} W1 us/cycle per block: {[round(f, 1) for f in figs]}")
     print(f"fencelock Python bench{' --quick' if args.quick else ''}: nats at {url}, "
-          f"{blocks} blocks")
-    print("W1 target: Python latency <= 1.3x the core's. 'vs core' compares medians over the "
-          "blocks; 'per block' gives the range of the ratios within one block.")
-    print("| client         | W1 us/cycle | vs core | per block     | W3 p50 us | W3 p99 us |")
-    print("|----------------|-------------|---------|---------------|-----------|-----------|")
-    r3 = f"{rust_w3:.0f}" if rust_w3 is not None else "n/a"
-    r1 = f"{rust_w1:.1f}" if rust_w1 is not None else "n/a"
-    print(f"| {'Rust core':<14} | {r1:>11} | {'1.00x':>7} | {'':13} | {r3:>9} | {'-':>9} |")
+          f"{blocks} blocks of {secs:g} s per client")
+    print("W1 target: Python latency <= 1.3x the core's. 'vs core': median over the blocks "
+          "against the core's; 'per block': median and range of the ratios within a block.")
+    print("| client         | W1 us/cycle | vs core | per block           | W3 p50 us | W3 p99 us |")
+    print("|----------------|-------------|---------|---------------------|-----------|-----------|")
+    r3 = f"{bin_w3:.0f}" if bin_w3 is not None else "n/a"
+    print(f"| {'Rust core':<14} | {core_med:>11.1f} | {'1.00x':>7} | {'':19} | {r3:>9} | "
+          f"{'-':>9} |")
     for name, figs in w1.items():
+        if name == "Rust core":
+            continue
         med = statistics.median(figs)
-        ratio = f"{med / rust_w1:.2f}x" if rust_w1 else "n/a"
-        per = [f / c for f, c in zip(figs, core) if c]
-        spread = f"{min(per):.2f}-{max(per):.2f}x" if per else "n/a"
+        per = [f / c for f, c in zip(figs, core)]
+        spread = f"{statistics.median(per):.2f} ({min(per):.2f}-{max(per):.2f})"
         p50, p99 = pct(w3[name], 0.5), pct(w3[name], 0.99)
-        print(f"| {name:<14} | {med:>11.1f} | {ratio:>7} | {spread:>13} | {p50:>9.0f} | "
-              f"{p99:>9.0f} |")
-    if rust_w1 is None and not args.no_rust:
-        print("Rust figures unavailable; output of the Rust bench:\n" + rust_text[-2000:])
+        print(f"| {name:<14} | {med:>11.1f} | {med / core_med:>6.2f}x | {spread:>19} | "
+              f"{p50:>9.0f} | {p99:>9.0f} |")
+    if not args.no_rust:
+        b1 = f"{bin_w1:.1f} us" if bin_w1 is not None else "n/a"
+        print(f"Cross-check, fencelock-bench in its own process before the blocks: W1 {b1} per "
+              f"cycle; its W3 p50 is the core's W3 above.")
+        if bin_w1 is None:
+            print("Rust bench output:\n" + rust_text[-2000:])
     return 0
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "NativeLeaderObserver",
     "NativeLeadership",
     "_after_fork_in_child",
+    "_bench_core_w1",
     "_at_exit",
     "reset_log_cache",
 ]
@@ -29,6 +30,7 @@ _Callback = Callable[[bytes | None], Any]
 def reset_log_cache() -> None: ...
 def _after_fork_in_child() -> None: ...
 def _at_exit() -> None: ...
+def _bench_core_w1(url: str, namespace: str, seconds: float) -> float: ...
 @final
 class NativeGuard:
     @property

@@ -2,10 +2,12 @@
 //! types and errors and nothing more; the Python-facing API (codecs, context managers,
 //! exception classes) lives in `python/fencelock/*.py` over these classes.
 
+mod bench_core;
 mod client;
 mod convert;
 mod error;
 mod guard;
+mod interrupt;
 mod leadership;
 #[cfg(unix)]
 mod loop_driver;
@@ -30,15 +32,17 @@ fn reset_log_cache() {
     }
 }
 
-/// Runs in a child after `os.fork()`. async-nats names its reply inboxes from the `nuid`
+/// Runs in a child after `os.fork()`: forgets the parent's pid and main thread and its signal
+/// ticker (`interrupt.rs`), and separates NATS inboxes. async-nats names its reply inboxes from the `nuid`
 /// crate's global generator, whose state a fork copies: a parent and its children (or
 /// sibling children) then create the same inbox subjects and receive each other's replies.
 /// The generator cannot be reseeded from outside, so this advances it by a random count in
 /// each child. A workaround until the core gives each connection a random inbox prefix.
 #[pyfunction]
-fn _after_fork_in_child() {
+fn _after_fork_in_child(py: Python<'_>) -> PyResult<()> {
     #[cfg(unix)]
     loop_driver::forget_pid();
+    interrupt::after_fork(py)?;
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
@@ -50,6 +54,7 @@ fn _after_fork_in_child() {
     for _ in 0..(h.finish() % (1 << 20)) {
         let _ = nuid::next();
     }
+    Ok(())
 }
 
 #[pymodule]
@@ -64,9 +69,11 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     {
         let _ = LOG_RESET.set(h);
     }
+    interrupt::learn_main_thread(m.py())?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_at_exit, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_core::_bench_core_w1, m)?)?;
     m.add_class::<client::NativeClient>()?;
     m.add_class::<guard::NativeGuard>()?;
     m.add_class::<leadership::NativeLeadership>()?;

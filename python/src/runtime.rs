@@ -47,25 +47,26 @@ pub fn _at_exit(py: Python<'_>) {
     });
 }
 
-/// How often a blocked call re-checks for pending signals (Ctrl-C): the reaction time.
-const SIGNAL_CHECK: Duration = Duration::from_millis(50);
-
-/// Blocks the calling thread on `fut` with the GIL released. Every [`SIGNAL_CHECK`] it briefly
-/// re-attaches to run Python signal handlers; if one raises (KeyboardInterrupt), `fut` is
-/// dropped, which cancels the operation in the core, and the exception propagates.
+/// Blocks the calling thread on `fut` with the GIL released. On the main thread a pending
+/// signal's handler gets to run meanwhile (`interrupt.rs`); if it raises (KeyboardInterrupt),
+/// `fut` is dropped, which cancels the operation in the core, and the exception propagates.
 pub fn block<T, F>(py: Python<'_>, fut: F) -> PyResult<T>
 where
     F: Future<Output = PyResult<T>> + Send,
     T: Send,
 {
     py.detach(|| {
-        let out = fencelock::runtime::block_on(async {
-            tokio::select! {
-                biased;
-                r = fut => r,
-                e = interrupted() => Err(e),
-            }
-        });
+        let out = if crate::interrupt::on_main_thread() {
+            fencelock::runtime::block_on(async {
+                tokio::select! {
+                    biased;
+                    r = fut => r,
+                    e = crate::interrupt::interrupted() => Err(e),
+                }
+            })
+        } else {
+            fencelock::runtime::block_on(fut)
+        };
         if EXITING.load(Ordering::SeqCst) {
             // A daemon thread outliving the interpreter: taking the GIL back now would end it
             // with `pthread_exit` through Rust frames (an abort). Wait for the process to end.
@@ -75,20 +76,6 @@ where
         }
         out
     })
-}
-
-/// Resolves with the exception a signal handler raised. Signal handlers only run on the main
-/// thread, so elsewhere this never resolves and costs one timer tick per period.
-async fn interrupted() -> PyErr {
-    let mut tick = tokio::time::interval(SIGNAL_CHECK);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
-    loop {
-        tick.tick().await;
-        if let Some(Err(e)) = attach_unless_exiting(|py| py.check_signals()) {
-            return e;
-        }
-    }
 }
 
 /// Wraps `fut` in an asyncio future of the running loop, driven on the loop's thread

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
+
+import pytest
 
 import fencelock
 
@@ -50,9 +53,62 @@ def test_ctrl_c_interrupts_a_blocking_acquire(nats_client: fencelock.Client, url
     g.release()
 
 
-def test_core_records_go_to_logging(nats_client: fencelock.Client, caplog: object) -> None:
-    import pytest
+# The signal checks of blocked main-thread calls come from one ticker task that stops after a
+# second without such calls (python/src/interrupt.rs): Ctrl-C must still work after it
+# stopped, and in a child forked while it ran (whose copy of it does not exist).
+LATER = textwrap.dedent(
+    """
+    import os, sys, time, fencelock
+    c = fencelock.connect(sys.argv[1], namespace=sys.argv[2])
+    assert c.try_acquire("sigint") is None  # a blocking call: the ticker runs
+    if sys.argv[3] == "fork":
+        pid = os.fork()
+        if pid:
+            print(pid, flush=True)
+            _, status = os.waitpid(pid, 0)
+            sys.exit(os.waitstatus_to_exitcode(status))
+    else:
+        time.sleep(1.6)  # the ticker stops after a second without blocked calls
+        print(os.getpid(), flush=True)
+    try:
+        c.acquire("sigint")  # held by the test: blocks forever
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        os._exit(3)
+    """
+)
 
+
+@pytest.mark.parametrize("when", ["idle", "fork"])
+def test_ctrl_c_interrupts_after_the_ticker_stopped_or_in_a_forked_child(
+    nats_client: fencelock.Client, url: str, namespace: str, when: str
+) -> None:
+    g = nats_client.acquire("sigint", timeout=5)
+    child = subprocess.Popen(
+        [sys.executable, "-c", LATER, url, namespace, when],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tempfile.gettempdir(),
+    )
+    assert child.stdout is not None
+    blocked = int(child.stdout.readline().strip())
+    try:
+        time.sleep(0.5)
+        sent = time.monotonic()
+        os.kill(blocked, signal.SIGINT)
+        assert child.stdout.readline().strip() == "interrupted"
+        took = time.monotonic() - sent
+        assert child.wait(10) == 3
+        assert took < 1.0, took
+    finally:
+        if child.poll() is None:  # not interrupted: do not leave it blocked
+            os.kill(blocked, signal.SIGKILL)
+            child.kill()
+            child.wait()
+    g.release()
+
+
+def test_core_records_go_to_logging(nats_client: fencelock.Client, caplog: object) -> None:
     assert isinstance(caplog, pytest.LogCaptureFixture)
     caplog.set_level(logging.DEBUG, logger="fencelock")
     fencelock.reset_log_cache()
