@@ -50,18 +50,7 @@ impl RedisServer {
 
     /// [`RedisServer::start_tls`] with extra arguments.
     pub fn start_tls_with(tls: &RedisTls<'_>, extra: &[&str]) -> RedisServer {
-        let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
-        let auth = if tls.require_client_cert { "yes" } else { "no" };
-        let args = [
-            "--tls-cert-file".to_owned(),
-            path(tls.cert),
-            "--tls-key-file".into(),
-            path(tls.key),
-            "--tls-ca-cert-file".into(),
-            path(tls.ca),
-            "--tls-auth-clients".into(),
-            auth.into(),
-        ];
+        let args = server_tls_args(tls);
         let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
         args.extend(extra);
         Self::start_inner(&args, true)
@@ -220,10 +209,27 @@ pub fn cli(port: u16, args: &[&str]) -> Result<String, String> {
     cli_with(port, &[], args)
 }
 
+/// `redis-server` options that serve `tls`'s certificate (and check clients' when required).
+pub(crate) fn server_tls_args(tls: &RedisTls<'_>) -> Vec<String> {
+    vec![
+        "--tls-cert-file".to_owned(),
+        utf8(tls.cert),
+        "--tls-key-file".into(),
+        utf8(tls.key),
+        "--tls-ca-cert-file".into(),
+        utf8(tls.ca),
+        "--tls-auth-clients".into(),
+        if tls.require_client_cert { "yes" } else { "no" }.into(),
+    ]
+}
+
+fn utf8(p: &std::path::Path) -> String {
+    p.to_str().expect("UTF-8 path").to_owned()
+}
+
 /// `redis-cli` options for a TLS server whose certificate `tls.ca` signed.
 pub fn cli_tls_args(tls: &RedisTls<'_>) -> Vec<String> {
-    let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
-    vec!["--tls".into(), "--cacert".into(), path(tls.ca)]
+    vec!["--tls".into(), "--cacert".into(), utf8(tls.ca)]
 }
 
 /// [`cli`] with connection options first, e.g. from [`cli_tls_args`].

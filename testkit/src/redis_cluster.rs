@@ -1,6 +1,8 @@
 //! A Redis Cluster of real `redis-server` processes on free loopback ports.
 
-use crate::redis::{cli_tls_args, cli_with, free_port, redis_cli_binary, wait_until};
+use crate::redis::{
+    cli_tls_args, cli_with, free_port, redis_cli_binary, server_tls_args, wait_until,
+};
 use crate::redis::{RedisServer, RedisTls};
 use std::process::{Command, Stdio};
 
@@ -42,18 +44,7 @@ impl RedisCluster {
 
     /// Three masters that accept only TLS, also between themselves (`--tls-cluster yes`).
     pub fn start_tls(tls: &RedisTls<'_>) -> RedisCluster {
-        let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
-        let server = vec![
-            "--tls-cert-file".to_owned(),
-            path(tls.cert),
-            "--tls-key-file".into(),
-            path(tls.key),
-            "--tls-ca-cert-file".into(),
-            path(tls.ca),
-            "--tls-auth-clients".into(),
-            if tls.require_client_cert { "yes" } else { "no" }.into(),
-        ];
-        Self::start_inner(3, Some((cli_tls_args(tls), server)))
+        Self::start_inner(3, Some((cli_tls_args(tls), server_tls_args(tls))))
     }
 
     fn start_inner(masters: usize, tls: Option<(Vec<String>, Vec<String>)>) -> RedisCluster {

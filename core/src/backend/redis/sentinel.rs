@@ -86,15 +86,7 @@ impl Failover {
 
     /// Stops following `+switch-master` (the client is closing).
     pub fn close(&self) {
-        if let Some(t) = self
-            .0
-            .switches
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-        {
-            t.abort();
-        }
+        self.0.stop_following();
     }
 
     /// Changes whenever a different master (or the same one again) is resolved.
@@ -156,8 +148,8 @@ impl Failover {
     }
 }
 
-impl Drop for Shared {
-    fn drop(&mut self) {
+impl Shared {
+    fn stop_following(&self) {
         if let Some(t) = self
             .switches
             .lock()
@@ -166,6 +158,12 @@ impl Drop for Shared {
         {
             t.abort();
         }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.stop_following();
     }
 }
 
