@@ -40,6 +40,12 @@ pub(crate) async fn acquire(
         None => (client.backend.load(&key).await?, true),
     };
     let mut obs = Observer::new(client.keys.clone(), key.clone(), seen);
+    if !fresh && obs.unjudged() {
+        // A held snapshot from the feed or cache says nothing of how old the lease is; the
+        // store can tell, so a lapsed lock is taken at once rather than one lease later.
+        obs.reload().await?;
+        fresh = true;
+    }
     let mut backoff = CONFLICT_BACKOFF_MIN;
     loop {
         if obs.takeable() {

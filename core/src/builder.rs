@@ -173,6 +173,17 @@ impl ClientBuilder {
         self
     }
 
+    /// NATS: judge lease expiry clock-free, by observation alone, also on nats-server 2.11 and
+    /// later (default off: there the server's clock decides, so every client sees a lapsed
+    /// lock as free at once). Clock-free, a client takes over a lock only after seeing it
+    /// unchanged for a whole lease on its own clock; servers before 2.11 always work this way.
+    /// Clients of both modes can share a bucket. Redis and memory stores always expire leases
+    /// by their own clock.
+    pub fn clock_free(mut self, yes: bool) -> Self {
+        self.nats.clock_free = yes;
+        self
+    }
+
     /// Renew leases automatically (default on).
     pub fn renew(mut self, yes: bool) -> Self {
         self.defaults.renew = yes;

@@ -212,7 +212,8 @@ impl GuardShared {
     }
 
     /// Releases, writing `state` (`None` keeps the current one). `Ok(false)` when the lease had
-    /// lapsed or another holder took over: then nothing was written.
+    /// lapsed or another holder took over: then `state` was not written (but a lock nobody took
+    /// over is freed, see [`free_lapsed`](Self::free_lapsed)).
     pub async fn release(&self, state: Option<Option<Bytes>>, closing: bool) -> Result<bool> {
         if let Some(s) = &state {
             self.check_state(s)?;
@@ -221,6 +222,7 @@ impl GuardShared {
         let held = match self.check_writable("release", closing) {
             Ok(h) => h,
             Err(e) if e.kind() == ErrorKind::Expired => {
+                self.free_lapsed().await;
                 self.finish(GuardStatus::Released);
                 return Ok(false);
             }
@@ -237,6 +239,23 @@ impl GuardShared {
                 self.client.keys.forget(&self.key);
                 self.finish(GuardStatus::Released);
                 Ok(false)
+            }
+        }
+    }
+
+    /// Frees a lock whose lease lapsed, if nobody took it over meanwhile: one compare-and-set
+    /// on our last revision that writes a free entry with the state as stored (never a state
+    /// this lapsed holder meant to write). A taker's write changed the revision, so then nothing
+    /// is written. Without this, the next caller would wait until the store (or, clock-free,
+    /// its own observation) judged the lease over. Best effort: a failure changes nothing.
+    async fn free_lapsed(&self) {
+        let held = self.lock().held.clone();
+        let stored = held.state.clone();
+        match self.client.backend.release(&self.key, &held, stored).await {
+            Ok(Cas::Done(snap)) => self.client.keys.remember(&self.key, snap),
+            Ok(Cas::Conflict) => self.client.keys.forget(&self.key),
+            Err(e) => {
+                tracing::debug!(key = %self.key, error = %e, "freeing a lapsed lock failed")
             }
         }
     }

@@ -234,14 +234,18 @@ async fn run_feed(registry: Weak<KeyRegistry>, key: Key, tx: Feed) {
 
 /// What a waiter knows of a key: the snapshot it last saw and since when, on its own clock.
 ///
-/// A lock counts as expired only once the same revision has been seen for a whole lease on the
-/// waiter's monotonic clock (or the store reports its own remaining TTL), so no decision depends
-/// on clocks agreeing across machines.
+/// Where the store judged the lease (its snapshot carries the time its clock says remains),
+/// that remainder counts from when the snapshot was taken in; otherwise a lock counts as
+/// expired only once the same revision has been seen for a whole lease on the waiter's
+/// monotonic clock. Either way no decision compares clocks of different clients.
 pub(crate) struct Observer {
     key: Key,
     registry: Arc<KeyRegistry>,
     pub seen: Snapshot,
     since: Instant,
+    /// When `seen` was taken in, for its `store_ttl` (read before, so counting from here is late,
+    /// never early).
+    ttl_from: Instant,
     feed: Option<watch::Receiver<Option<Snapshot>>>,
 }
 
@@ -261,6 +265,7 @@ impl Observer {
             registry,
             seen,
             since,
+            ttl_from: Instant::now(),
             feed: None,
         }
     }
@@ -270,14 +275,28 @@ impl Observer {
         if snap.revision != self.seen.revision || snap.holder != self.seen.holder {
             self.since = self.registry.observed_since(&self.key, snap.revision);
         }
+        if snap.store_ttl.is_some() {
+            self.ttl_from = Instant::now();
+        }
         self.seen = snap;
     }
 
     /// When the current holder's lease runs out on our clock; `None` when the lock is free.
     pub fn expires_at(&self) -> Option<Instant> {
         let h = self.seen.holder.as_ref()?;
-        let lease = self.seen.store_ttl.unwrap_or(h.lease);
-        Some(self.since.checked_add(lease).unwrap_or_else(far_future))
+        let end = match self.seen.store_ttl {
+            Some(ttl) => self.ttl_from.checked_add(ttl),
+            None => self.since.checked_add(h.lease),
+        };
+        Some(end.unwrap_or_else(far_future))
+    }
+
+    /// True when the held snapshot was judged by this waiter's own clock although the store can
+    /// judge it (it came from the change feed or the cache): a read then gives the store's view.
+    pub fn unjudged(&self) -> bool {
+        self.seen.holder.is_some()
+            && self.seen.store_ttl.is_none()
+            && self.registry.backend.store_judges_expiry()
     }
 
     /// True when the lock is free or its holder's lease ran out on our clock.

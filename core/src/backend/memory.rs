@@ -1,6 +1,7 @@
 //! In-process backend with the same semantics as the servers: compare-and-set on a per-store
-//! sequence (the fencing token), tombstones on delete, leases that only observers expire, and
-//! a change feed. For users' unit tests and the demo when no server is given.
+//! sequence (the fencing token), tombstones on delete, leases that the store's clock ends (as
+//! Redis and nats-server 2.11+ do: a lapsed lock reads as free for everyone at once), and a
+//! change feed. For users' unit tests and the demo when no server is given.
 //!
 //! Every client of one process that opens the same namespace shares one store.
 
@@ -51,7 +52,18 @@ impl State {
             Some(s) if expiry.is_some_and(|e| s.written_at.elapsed() >= e) => {
                 Snapshot::empty(s.snap.revision)
             }
-            Some(s) => s.snap.clone(),
+            Some(s) => {
+                let mut snap = s.snap.clone();
+                if let Some(h) = &snap.holder {
+                    // The store's clock decides: a lapsed lease reads as free at the same
+                    // revision (the state stays), a running one with the time that remains.
+                    match h.lease.checked_sub(s.written_at.elapsed()) {
+                        Some(left) if !left.is_zero() => snap.store_ttl = Some(left),
+                        _ => snap.holder = None,
+                    }
+                }
+                snap
+            }
         }
     }
 
@@ -68,7 +80,9 @@ impl State {
             return Cas::Conflict;
         }
         self.seq += 1;
-        let snap = f(self.seq, &cur);
+        let mut snap = f(self.seq, &cur);
+        // Watchers learn of a new holder as it is written: its whole lease remains.
+        snap.store_ttl = snap.holder.as_ref().map(|h| h.lease);
         self.keys.insert(
             key.clone(),
             Stored {
@@ -169,6 +183,10 @@ impl Backend for MemoryBackend {
 
     fn max_lease(&self) -> Option<Duration> {
         self.store.object_expiry
+    }
+
+    fn store_judges_expiry(&self) -> bool {
+        true
     }
 
     async fn load(&self, key: &Key) -> Result<Snapshot> {

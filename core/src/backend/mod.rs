@@ -158,6 +158,14 @@ pub trait Backend: Send + Sync + 'static {
         true
     }
 
+    /// Whether [`load`](Backend::load) reports a lapsed lease itself, by the store's clock: as a
+    /// free snapshot, and a running one with its `store_ttl`. Snapshots from elsewhere (the
+    /// change feed) may lack that judgement, so a waiter re-reads before relying on its own
+    /// observation of a held key.
+    fn store_judges_expiry(&self) -> bool {
+        false
+    }
+
     /// Changes whenever the connection was re-established. Revisions learned in an earlier
     /// epoch are not trusted for a blind compare-and-set: the store may have been reset.
     fn epoch(&self) -> u64 {

@@ -4,6 +4,7 @@
 
 mod entry;
 mod key_codec;
+mod server_clock;
 
 use crate::backend::{Acquired, Backend, Cas, Held, HoldRequest, Holder, Snapshot};
 use crate::error::{Error, ErrorKind, Result};
@@ -12,6 +13,7 @@ use async_nats::jetstream::{self, kv};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt};
+use server_clock::ServerClock;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -54,6 +56,10 @@ pub struct NatsOptions {
     pub connect_timeout: Duration,
     /// Connection name shown by the server's monitoring.
     pub name: Option<String>,
+    /// Judge lease expiry by observation alone (a waiter takes over a lock only after seeing it
+    /// unchanged for a whole lease on its own clock), also on nats-server 2.11 and later, where
+    /// the server's clock decides by default. Servers before 2.11 always work this way.
+    pub clock_free: bool,
 }
 
 impl Default for NatsOptions {
@@ -70,6 +76,7 @@ impl Default for NatsOptions {
             require_tls: false,
             connect_timeout: Duration::from_secs(5),
             name: None,
+            clock_free: false,
         }
     }
 }
@@ -99,6 +106,8 @@ pub struct NatsBackend {
     max_state_len: usize,
     max_age: Option<Duration>,
     epoch: Arc<AtomicU64>,
+    /// Present when the server's clock judges lease expiry (nats-server 2.11+, not clock-free).
+    clock: Option<ServerClock>,
 }
 
 impl NatsBackend {
@@ -150,6 +159,8 @@ impl NatsBackend {
         let max_state_len =
             limit.saturating_sub(entry::FIXED_HEADER_LEN + entry::MAX_LABEL_LEN + HEADER_MARGIN);
         let max_age = Some(status.info.config.max_age).filter(|d| !d.is_zero());
+        let clock = (!opts.clock_free && server_clock::supported(&client.server_info().version))
+            .then(|| ServerClock::new(client.clone(), &bucket.namespace));
         Ok(NatsBackend {
             client,
             kv,
@@ -157,6 +168,7 @@ impl NatsBackend {
             max_state_len,
             max_age,
             epoch,
+            clock,
         })
     }
 
@@ -206,10 +218,21 @@ impl Backend for NatsBackend {
         self.epoch.load(Ordering::Acquire)
     }
 
+    fn store_judges_expiry(&self) -> bool {
+        self.clock.is_some()
+    }
+
     async fn load(&self, key: &Key) -> Result<Snapshot> {
         match self.kv.entry(key_codec::encode(key.as_str())).await {
             Ok(None) => Ok(Snapshot::empty(0)),
-            Ok(Some(e)) => to_snapshot(&self.server, key, e),
+            Ok(Some(e)) => {
+                let stored = e.created;
+                let snap = to_snapshot(&self.server, key, e)?;
+                Ok(match &self.clock {
+                    Some(clock) if snap.holder.is_some() => clock.judge(snap, stored).await,
+                    _ => snap,
+                })
+            }
             Err(e) => Err(self.err("reading", key, e)),
         }
     }
