@@ -101,6 +101,7 @@ class NativeClient:
         tls_client_key: str | None = None,
         require_tls: bool = False,
         connect_timeout: float | None = None,
+        clock_free: bool = False,
     ) -> NativeClient: ...
     @staticmethod
     def connect_async(
@@ -124,6 +125,7 @@ class NativeClient:
         tls_client_key: str | None = None,
         require_tls: bool = False,
         connect_timeout: float | None = None,
+        clock_free: bool = False,
     ) -> Awaitable[NativeClient]: ...
     @property
     def server(self) -> str: ...

@@ -41,6 +41,7 @@ async def connect_async(
     tls_client_cert: str | None = None,
     tls_client_key: str | None = None,
     require_tls: bool = False,
+    clock_free: bool = False,
 ) -> AsyncClient:
     """Like :func:`fencelock.connect`, for asyncio."""
     c = make_codec(codec)
@@ -64,6 +65,7 @@ async def connect_async(
             tls_client_cert=tls_client_cert,
             tls_client_key=tls_client_key,
             require_tls=require_tls,
+            clock_free=clock_free,
         ),
     )
     native = await _native.NativeClient.connect_async(servers_url(servers), **kwargs)

@@ -39,10 +39,13 @@ def connect(
     tls_client_cert: str | None = None,
     tls_client_key: str | None = None,
     require_tls: bool = False,
+    clock_free: bool = False,
 ) -> Client:
     """Connects to ``servers`` (``nats://host:port``, a list of them, or ``memory://``).
     Durations are seconds: ``lock_duration`` is the default lease (30 s), ``object_expiry``
-    drops entries unwritten that long, ``replication`` the stream replicas (1..5)."""
+    drops entries unwritten that long, ``replication`` the stream replicas (1..5).
+    ``clock_free=True`` (NATS) judges lease expiry by observation alone also on nats-server
+    2.11+, where the server's clock decides by default (older servers always work clock-free)."""
     c = make_codec(codec)
     kwargs = native_kwargs(
         namespace,
@@ -64,6 +67,7 @@ def connect(
             tls_client_cert=tls_client_cert,
             tls_client_key=tls_client_key,
             require_tls=require_tls,
+            clock_free=clock_free,
         ),
     )
     return Client(_native.NativeClient.connect(servers_url(servers), **kwargs), c)

@@ -42,8 +42,9 @@ fn builder(
     tls_client_key: Option<String>,
     require_tls: bool,
     connect_timeout: Option<&Bound<'_, PyAny>>,
+    clock_free: bool,
 ) -> PyResult<ClientBuilder> {
-    let mut b = Client::builder(url);
+    let mut b = Client::builder(url).clock_free(clock_free);
     if let Some(ns) = namespace {
         b = b.namespace(ns);
     }
@@ -244,7 +245,7 @@ impl NativeClient {
     #[pyo3(signature = (url, *, namespace=None, lease=None, object_expiry=None, replicas=None,
         storage=None, renew=None, renew_fraction=None, max_hold=None, label=None, token=None,
         user=None, password=None, creds_file=None, tls_root_cert=None, tls_client_cert=None,
-        tls_client_key=None, require_tls=false, connect_timeout=None))]
+        tls_client_key=None, require_tls=false, connect_timeout=None, clock_free=false))]
     fn connect(
         py: Python<'_>,
         url: &str,
@@ -266,6 +267,7 @@ impl NativeClient {
         tls_client_key: Option<String>,
         require_tls: bool,
         connect_timeout: Option<&Bound<'_, PyAny>>,
+        clock_free: bool,
     ) -> PyResult<NativeClient> {
         let b = builder(
             url,
@@ -287,6 +289,7 @@ impl NativeClient {
             tls_client_key,
             require_tls,
             connect_timeout,
+            clock_free,
         )?;
         runtime::block(py, async move {
             Ok(NativeClient {
@@ -301,7 +304,7 @@ impl NativeClient {
     #[pyo3(signature = (url, *, namespace=None, lease=None, object_expiry=None, replicas=None,
         storage=None, renew=None, renew_fraction=None, max_hold=None, label=None, token=None,
         user=None, password=None, creds_file=None, tls_root_cert=None, tls_client_cert=None,
-        tls_client_key=None, require_tls=false, connect_timeout=None))]
+        tls_client_key=None, require_tls=false, connect_timeout=None, clock_free=false))]
     fn connect_async<'py>(
         py: Python<'py>,
         url: &str,
@@ -323,6 +326,7 @@ impl NativeClient {
         tls_client_key: Option<String>,
         require_tls: bool,
         connect_timeout: Option<&Bound<'_, PyAny>>,
+        clock_free: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let b = builder(
             url,
@@ -344,6 +348,7 @@ impl NativeClient {
             tls_client_key,
             require_tls,
             connect_timeout,
+            clock_free,
         )?;
         runtime::awaitable(py, async move {
             Ok(NativeClient {
