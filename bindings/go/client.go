@@ -63,6 +63,10 @@ type Options struct {
 	// Replication makes every Redis write wait until this many replicas acknowledged it
 	// (WAIT; 0: none).
 	Replication int
+	// ClockFree (NATS) judges lease expiry by observation alone also on nats-server 2.11+,
+	// where the server's clock decides by default: a client then takes over a lock only after
+	// seeing it unchanged for a whole lease. Servers before 2.11 always work this way.
+	ClockFree bool
 }
 
 // Client is a connection to a backend plus a namespace. Safe for concurrent use.
@@ -119,6 +123,7 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 	opts.max_hold_ms = millis(o.MaxHold)
 	opts.label = str(o.Label)
 	opts.replication = C.int32_t(o.Replication)
+	opts.clock_free = C.bool(o.ClockFree)
 	c := &Client{}
 	if err := call(func(e **C.fl_error) C.fl_status { return C.fl_client_connect(opts, &c.c, e) }); err != nil {
 		return nil, err

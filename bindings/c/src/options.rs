@@ -72,6 +72,10 @@ pub struct fl_client_options {
     pub label: *const c_char,
     /// Redis: each write waits until this many replicas acknowledged it (`WAIT`; 0: none).
     pub replication: i32,
+    /// NATS: judge lease expiry clock-free (a client takes over a lock only after seeing it
+    /// unchanged for a whole lease) also on nats-server 2.11+, where the server's clock decides
+    /// by default. Servers before 2.11 always work this way.
+    pub clock_free: bool,
 }
 
 /// Per-call options of acquire, try_acquire and with_lock. Zero-initialise; pass NULL for
@@ -194,6 +198,9 @@ impl fl_client_options {
                 )))
             }
             n => b = b.replication(n as usize),
+        }
+        if self.clock_free {
+            b = b.clock_free(true);
         }
         Ok(b)
     }

@@ -358,6 +358,73 @@ static void expired_lease_refuses_writes(void) {
   fl_client_free(&c);
 }
 
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* A lock whose lease ended is free for every client at once, also for one that never saw it
+ * held (the store's clock decides: nats-server 2.11+, Redis, memory). */
+static void a_lapsed_lock_is_free_for_a_late_client(void) {
+  fl_client *a = connect_default();
+  fl_lock_options o = {0};
+  o.lease_ms = 300;
+  o.renew = FL_RENEW_OFF;
+  fl_lock *l = NULL;
+  OK(fl_acquire(a, "c/late", 2000, &o, NULL, &l, &err));
+  OK(fl_lock_put(l, (const uint8_t *)"kept", 4, &err));
+  sleep_ms(450);
+  fl_client *b = connect_default();
+  fl_lock *l2 = NULL;
+  OK(fl_try_acquire(b, "c/late", NULL, &l2, &err));
+  uint64_t t1 = 0, t2 = 0;
+  OK(fl_lock_token(l, &t1, &err));
+  OK(fl_lock_token(l2, &t2, &err));
+  CHECK(t2 > t1);
+  bool released = true;
+  OK(fl_release(a, l, (const uint8_t *)"stale", 5, &released, &err));
+  CHECK(!released);
+  OK(fl_release(b, l2, NULL, 0, &released, &err));
+  CHECK(released);
+  fl_bytes *s = NULL;
+  OK(fl_get(b, "c/late", &s, NULL, NULL, &err));
+  CHECK(bytes_equal(s, "kept"));
+  fl_bytes_free(&s);
+  fl_lock_free(&l);
+  fl_lock_free(&l2);
+  fl_client_free(&a);
+  fl_client_free(&b);
+}
+
+/* The holder releases after its lease: false, its state unwritten, yet the lock is free, so a
+ * wait of 100 ms returns the old state at once. */
+static void wait_returns_at_once_after_a_late_release(void) {
+  fl_client *a = connect_default();
+  fl_lock_options o = {0};
+  o.lease_ms = 300;
+  o.renew = FL_RENEW_OFF;
+  fl_lock *l = NULL;
+  OK(fl_acquire(a, "c/late-release", 2000, &o, NULL, &l, &err));
+  OK(fl_release(a, l, (const uint8_t *)"old", 3, NULL, &err));
+  fl_lock_free(&l);
+  OK(fl_acquire(a, "c/late-release", 2000, &o, NULL, &l, &err));
+  sleep_ms(450);
+  bool released = true;
+  OK(fl_release(a, l, (const uint8_t *)"new", 3, &released, &err));
+  CHECK(!released);
+  fl_lock_free(&l);
+  fl_client *b = connect_default();
+  long started = now_ms();
+  fl_bytes *s = NULL;
+  OK(fl_wait(b, "c/late-release", 100, NULL, &s, &err));
+  CHECK(now_ms() - started < 100);
+  CHECK(bytes_equal(s, "old"));
+  fl_bytes_free(&s);
+  fl_client_free(&a);
+  fl_client_free(&b);
+}
+
 static void state_too_large(void) {
   fl_client *c = connect_default();
   size_t max = 0;
@@ -735,6 +802,8 @@ int main(void) {
   RUN(invalid_keys);
   RUN(lock_options_are_checked);
   RUN(expired_lease_refuses_writes);
+  RUN(a_lapsed_lock_is_free_for_a_late_client);
+  RUN(wait_returns_at_once_after_a_late_release);
   RUN(state_too_large);
   RUN(lost_callback_fires_when_broken);
   RUN(with_lock_runs_the_callback);
