@@ -125,6 +125,10 @@ export interface ConnectOptions {
   replicas?: number
   /** Replicas each write waits for with `WAIT` (Redis). */
   replication?: number
+  /** Storage of a new NATS bucket: `file` (default) or `memory`. */
+  storage?: string
+  /** NATS: judge lease expiry clock-free (by observation) also on nats-server 2.11+. */
+  clockFree?: boolean
   /** Renew leases automatically while held (the core defaults to on). */
   renew?: boolean
   /** Holder label recorded with every lock. */

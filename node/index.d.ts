@@ -41,6 +41,14 @@ export interface LockConfiguration {
   replication?: number
   /** fencelock extra: renew leases while held (default false, as in Johnny Locke). */
   autoRenew?: boolean
+  /** Storage of a new NATS bucket (default 'file'); an existing bucket must match. Ignored by Redis and memory. */
+  storage?: 'file' | 'memory'
+  /**
+   * NATS: judge lease expiry by observation alone (a client takes over a lock only after seeing
+   * it unchanged for a whole lease) also on nats-server 2.11+, where the server's clock decides
+   * by default. Servers before 2.11 always work this way. Ignored by Redis and memory.
+   */
+  clockFree?: boolean
 }
 
 /** Per-call options (fencelock extra). */

@@ -14,7 +14,7 @@ function checkConfig (config, backend) {
   if (config === null || typeof config !== 'object') {
     throw invalidArgument('config must be a LockConfiguration object like { namespace, defaultLockDurationMs }')
   }
-  const { namespace, defaultLockDurationMs, objectExpiryMs, replication, autoRenew } = config
+  const { namespace, defaultLockDurationMs, objectExpiryMs, replication, autoRenew, storage, clockFree } = config
   if (typeof namespace !== 'string' || namespace === '') throw invalidArgument('config.namespace must be a non-empty string')
   if (typeof defaultLockDurationMs !== 'number' || !(defaultLockDurationMs > 0)) {
     throw invalidArgument('config.defaultLockDurationMs must be a number of milliseconds greater than 0')
@@ -24,13 +24,19 @@ function checkConfig (config, backend) {
   }
   if (replication !== undefined && !Number.isInteger(replication)) throw invalidArgument('config.replication must be an integer')
   if (autoRenew !== undefined && typeof autoRenew !== 'boolean') throw invalidArgument('config.autoRenew must be a boolean')
+  if (storage !== undefined && storage !== 'file' && storage !== 'memory') {
+    throw invalidArgument(`config.storage must be 'file' or 'memory', not ${JSON.stringify(storage)}`)
+  }
+  if (clockFree !== undefined && typeof clockFree !== 'boolean') throw invalidArgument('config.clockFree must be a boolean')
   return {
     namespace,
     leaseMs: defaultLockDurationMs,
     objectExpiryMs,
     replicas: backend === 'nats' ? replication : undefined,
     replication: backend === 'redis' && replication > 1 ? replication - 1 : undefined,
-    renew: autoRenew ?? false
+    renew: autoRenew ?? false,
+    storage: backend === 'nats' ? storage : undefined,
+    clockFree: backend === 'nats' ? clockFree : undefined
   }
 }
 

@@ -42,9 +42,14 @@ class TimeoutError extends FencelockError {
 
 const PREFIX = /^\[(ERR_FENCELOCK_[A-Z_]+)\] ([\s\S]*)$/
 
+// The addon's errors are made in the realm that loaded it. Test runners that evaluate this file
+// in a `vm` context (Jest) give it another `Error`, so `e instanceof Error` is false for them:
+// recognise them by their internal brand instead (true for errors of any realm).
+const { isNativeError } = require('node:util').types
+
 /** Converts an error thrown by the addon; other errors pass through unchanged. */
 function fromNative (e, key) {
-  const m = e instanceof Error && typeof e.message === 'string' ? PREFIX.exec(e.message) : null
+  const m = isNativeError(e) && typeof e.message === 'string' ? PREFIX.exec(e.message) : null
   if (!m) return e
   const [, code, message] = m
   if (code === CODES.TIMEOUT) return new TimeoutError(message, { key })

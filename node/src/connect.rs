@@ -24,6 +24,10 @@ pub struct ConnectOptions {
     pub replicas: Option<u32>,
     /// Replicas each write waits for with `WAIT` (Redis).
     pub replication: Option<u32>,
+    /// Storage of a new NATS bucket: `file` (default) or `memory`.
+    pub storage: Option<String>,
+    /// NATS: judge lease expiry clock-free (by observation) also on nats-server 2.11+.
+    pub clock_free: Option<bool>,
     /// Renew leases automatically while held (the core defaults to on).
     pub renew: Option<bool>,
     /// Holder label recorded with every lock.
@@ -73,6 +77,19 @@ fn builder(options: ConnectOptions) -> napi::Result<fencelock::ClientBuilder> {
     }
     if let Some(n) = options.replication {
         b = b.replication(n as usize);
+    }
+    match options.storage.as_deref() {
+        None => {}
+        Some("file") => b = b.storage(fencelock::Storage::File),
+        Some("memory") => b = b.storage(fencelock::Storage::Memory),
+        Some(other) => {
+            return Err(invalid_argument(format!(
+                "storage {other:?} is not a NATS bucket storage; use 'file' or 'memory'"
+            )))
+        }
+    }
+    if let Some(yes) = options.clock_free {
+        b = b.clock_free(yes);
     }
     if let Some(renew) = options.renew {
         b = b.renew(renew);
