@@ -289,6 +289,12 @@ typedef struct {
    * Redis: each write waits until this many replicas acknowledged it (`WAIT`; 0: none).
    */
   int32_t replication;
+  /**
+   * NATS: judge lease expiry clock-free (a client takes over a lock only after seeing it
+   * unchanged for a whole lease) also on nats-server 2.11+, where the server's clock decides
+   * by default. Servers before 2.11 always work this way.
+   */
+  bool clock_free;
 } fl_client_options;
 
 /**
