@@ -108,6 +108,9 @@ export declare class Leadership {
   resign(): Promise<boolean>
 }
 
+/** Counts of native objects, for tests that check nothing accumulates under churn. */
+export declare function _internalCounts(): InternalCounts
+
 /** Connects to the backend named by `options.url` (creating the namespace if missing). */
 export declare function connect(options: ConnectOptions): Promise<Client>
 
@@ -158,6 +161,14 @@ export interface HolderInfo {
   token: bigint
   leaseMs: number
   label: string
+}
+
+/** What `_internalCounts()` reports. */
+export interface InternalCounts {
+  /** `Guard` objects whose native side is alive (freed when Node finalizes them). */
+  liveGuards: number
+  /** Calls made on this thread whose promises are not settled yet. */
+  pendingCalls: number
 }
 
 /** What `get` reports about a key. */

@@ -68,16 +68,36 @@ impl ClientInner {
             .insert(g.id, Arc::downgrade(g));
     }
 
+    /// Drops a finished guard from the client's table and from the lease keeper's queue.
     pub fn forget_guard(&self, id: u64) {
-        self.guards
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&id);
+        let mut guards = self.guards.lock().unwrap_or_else(|p| p.into_inner());
+        guards.remove(&id);
+        // A burst of held locks leaves a large table behind; give the memory back.
+        if guards.capacity() > 1024 && guards.len() < guards.capacity() / 4 {
+            let len = guards.len();
+            guards.shrink_to(len * 2);
+        }
+        drop(guards);
+        self.keeper.forget(id);
     }
 
     fn held_count(&self) -> usize {
         self.guards.lock().unwrap_or_else(|p| p.into_inner()).len()
     }
+}
+
+/// Sizes of a client's internal tables, for tests that check nothing accumulates under churn.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InternalSizes {
+    /// Guards the client tracks (held locks).
+    pub guards: usize,
+    /// Guards queued in the lease keeper.
+    pub keeper_queue: usize,
+    /// Keys with a slot in the key registry (bounded cache of recently used keys).
+    pub key_slots: usize,
+    /// Keys with an open change feed.
+    pub feeds: usize,
 }
 
 /// A fencelock client. Cheap to clone: clones share the connection, the lease keepers and
@@ -380,6 +400,18 @@ impl Client {
         self.inner.is_closed()
     }
 
+    /// Sizes of the client's internal tables (test support; not a stable API).
+    #[doc(hidden)]
+    pub fn internal_sizes(&self) -> InternalSizes {
+        let (key_slots, feeds) = self.inner.keys.sizes();
+        InternalSizes {
+            guards: self.inner.held_count(),
+            keeper_queue: self.inner.keeper.queued(),
+            key_slots,
+            feeds,
+        }
+    }
+
     pub(crate) fn inner(&self) -> &Arc<ClientInner> {
         &self.inner
     }
@@ -401,6 +433,7 @@ async fn close(inner: &Arc<ClientInner>) {
         });
         futures::future::join_all(releases).await;
         let _ = inner.close_signal.send(true);
+        inner.keys.clear();
         inner.backend.close().await;
     }
 }

@@ -3,13 +3,14 @@
 //! Each held lock is renewed at a fraction of its lease. Transient failures are retried while
 //! the lease still runs, and the lock is declared lost when it cannot (or must not) be renewed in
 //! time. One task for all guards keeps acquire and release free of task spawns and wake-ups: a
-//! new entry wakes the task only when it is due before everything already queued, and released
-//! guards are dropped from the queue when their time comes.
+//! new entry wakes the task only when it is due before everything already queued. A guard
+//! leaves the queue the moment it is released or lost, so the queue holds exactly the held
+//! locks: under churn (thousands of short locks a second, each with a lease of seconds) a queue
+//! that dropped finished guards only when their time came grew by one entry per acquisition.
 
 use crate::error::ErrorKind;
 use crate::guard::{GuardShared, GuardStatus};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -36,31 +37,52 @@ pub(crate) struct KeepState {
     failed: Mutex<Option<(Instant, Duration)>>,
 }
 
-struct Entry {
-    due: Instant,
-    guard: Weak<GuardShared>,
+/// Guards by due time, and each guard's place in that order so it can leave at once.
+#[derive(Default)]
+struct Queue {
+    by_due: BTreeMap<(Instant, u64), Weak<GuardShared>>,
+    due_of: HashMap<u64, Instant>,
 }
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.due == other.due
+impl Queue {
+    /// Queues (or moves) guard `id`; true when it is now the first due.
+    fn insert(&mut self, id: u64, due: Instant, guard: Weak<GuardShared>) -> bool {
+        if let Some(old) = self.due_of.insert(id, due) {
+            self.by_due.remove(&(old, id));
+        }
+        self.by_due.insert((due, id), guard);
+        self.by_due
+            .first_key_value()
+            .is_some_and(|(first, _)| *first == (due, id))
     }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+
+    fn remove(&mut self, id: u64) {
+        if let Some(due) = self.due_of.remove(&id) {
+            self.by_due.remove(&(due, id));
+        }
+        // A burst of held locks leaves a large table behind; give the memory back.
+        if self.due_of.capacity() > 1024 && self.due_of.len() < self.due_of.capacity() / 4 {
+            self.due_of.shrink_to(self.due_of.len() * 2);
+        }
     }
-}
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.due.cmp(&other.due)
+
+    fn pop_due(&mut self, now: Instant) -> Vec<Weak<GuardShared>> {
+        let mut out = Vec::new();
+        while let Some(entry) = self.by_due.first_entry() {
+            let (due, id) = *entry.key();
+            if due > now {
+                break;
+            }
+            out.push(entry.remove());
+            self.due_of.remove(&id);
+        }
+        out
     }
 }
 
 /// The lease keeper of one client.
 pub(crate) struct LeaseKeeper {
-    queue: Mutex<BinaryHeap<Reverse<Entry>>>,
+    queue: Mutex<Queue>,
     wake: Notify,
     started: AtomicBool,
     closed: watch::Receiver<bool>,
@@ -70,7 +92,7 @@ pub(crate) struct LeaseKeeper {
 impl LeaseKeeper {
     pub fn new(closed: watch::Receiver<bool>, rt: tokio::runtime::Handle) -> Arc<LeaseKeeper> {
         Arc::new(LeaseKeeper {
-            queue: Mutex::new(BinaryHeap::new()),
+            queue: Mutex::new(Queue::default()),
             wake: Notify::new(),
             started: AtomicBool::new(false),
             closed,
@@ -84,35 +106,36 @@ impl LeaseKeeper {
             self.rt.spawn(run(Arc::downgrade(self)));
         }
         let due = next_due(guard, Instant::now());
-        self.schedule(due, Arc::downgrade(guard));
+        self.schedule(due, guard);
     }
 
-    fn schedule(&self, due: Instant, guard: Weak<GuardShared>) {
-        let earliest = {
-            let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-            let earliest = q.peek().is_none_or(|Reverse(head)| due < head.due);
-            q.push(Reverse(Entry { due, guard }));
-            earliest
-        };
+    fn schedule(&self, due: Instant, guard: &Arc<GuardShared>) {
+        let earliest = self.lock().insert(guard.id, due, Arc::downgrade(guard));
         if earliest {
             self.wake.notify_one();
         }
     }
 
+    /// Stops keeping guard `id` (released or lost).
+    pub fn forget(&self, id: u64) {
+        self.lock().remove(id);
+    }
+
+    /// Number of guards queued (for tests: it must fall back to zero after releases).
+    pub fn queued(&self) -> usize {
+        self.lock().due_of.len()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Removes and returns the entries due by `now`, or the time the next one is due.
     fn due(&self, now: Instant) -> Result<Vec<Weak<GuardShared>>, Option<Instant>> {
-        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::new();
-        while let Some(Reverse(head)) = q.peek() {
-            if head.due > now {
-                break;
-            }
-            if let Some(Reverse(e)) = q.pop() {
-                out.push(e.guard);
-            }
-        }
+        let mut q = self.lock();
+        let out = q.pop_due(now);
         if out.is_empty() {
-            Err(q.peek().map(|Reverse(e)| e.due))
+            Err(q.by_due.first_key_value().map(|((due, _), _)| *due))
         } else {
             Ok(out)
         }
@@ -180,7 +203,7 @@ fn attend(k: &Arc<LeaseKeeper>, g: Arc<GuardShared>, now: Instant) {
     let due = next_due(&g, now);
     if due > now || !renewing(&g, now) {
         // Written since (a put renews too), or only waiting for the deadline.
-        k.schedule(due.max(now + Duration::from_millis(1)), Arc::downgrade(&g));
+        k.schedule(due.max(now + Duration::from_millis(1)), &g);
         return;
     }
     if g.keep.renewing.swap(true, Ordering::AcqRel) {
@@ -202,7 +225,9 @@ fn attend(k: &Arc<LeaseKeeper>, g: Arc<GuardShared>, now: Instant) {
             }
         }
         drop(failed);
-        let due = next_due(&g, Instant::now());
-        keeper.schedule(due, Arc::downgrade(&g));
+        if g.status() == GuardStatus::Held {
+            let due = next_due(&g, Instant::now());
+            keeper.schedule(due, &g);
+        }
     });
 }

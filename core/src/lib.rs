@@ -45,7 +45,7 @@ pub use backend::nats::{NatsOptions, Storage};
 pub use backend::{Holder, LockId};
 pub use builder::ClientBuilder;
 pub use bytes::Bytes;
-pub use client::{Client, KeyInfo};
+pub use client::{Client, InternalSizes, KeyInfo};
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use guard::{GuardStatus, LockGuard};
 pub use key::{IntoKey, Key, MAX_KEY_LEN};

@@ -16,8 +16,10 @@ const FEED_LINGER: Duration = Duration::from_secs(5);
 /// Retry pacing for a feed whose watch failed (server restart, network loss).
 const FEED_RETRY_MIN: Duration = Duration::from_millis(50);
 const FEED_RETRY_MAX: Duration = Duration::from_secs(2);
-/// Slots kept before idle ones are swept.
-const SWEEP_AT: usize = 4096;
+/// Slots kept before idle ones are swept: the cache of a client that touches ever new keys
+/// stays this size (with up to twice as many keys in active use), instead of growing with
+/// every key it ever locked.
+const SWEEP_AT: usize = 1024;
 
 type Feed = watch::Sender<Option<Snapshot>>;
 
@@ -77,6 +79,10 @@ impl KeyRegistry {
         if !slots.map.contains_key(key) && slots.map.len() >= slots.sweep_at {
             slots.map.retain(|_, s| !s.idle());
             slots.sweep_at = (slots.map.len() * 2).max(SWEEP_AT);
+            let keep = slots.sweep_at;
+            if slots.map.capacity() > keep * 2 {
+                slots.map.shrink_to(keep);
+            }
         }
         f(slots.map.entry(key.clone()).or_default())
     }
@@ -134,6 +140,20 @@ impl KeyRegistry {
     /// Forgets what this client knew of `key` (after a delete or a conflict).
     pub fn forget(&self, key: &Key) {
         self.with_slot(key, |s| s.cached = None)
+    }
+
+    /// Drops every slot (the client closed: its feeds end with it).
+    pub fn clear(&self) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.map = HashMap::new();
+        slots.sweep_at = SWEEP_AT;
+    }
+
+    /// Number of keys with a slot, and of those with an open change feed.
+    pub fn sizes(&self) -> (usize, usize) {
+        let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        let feeds = slots.map.values().filter(|s| s.feed.is_some()).count();
+        (slots.map.len(), feeds)
     }
 
     /// Subscribes to the shared change feed of `key`, starting it if needed.

@@ -13,7 +13,6 @@ use napi::bindgen_prelude::{BigInt, Buffer, Object, Promise};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Status};
 use napi_derive::napi;
-use std::sync::Arc;
 
 /// The `withLock` callback: old state in, new state (or `null` to keep it) out, as a promise.
 pub type StateCallback =
@@ -113,7 +112,7 @@ impl Client {
             env,
             cancel::run(cancel, "acquire", async move {
                 let g = c.acquire_with(key, &opts).await.map_err(to_js)?;
-                Ok(Guard { inner: Arc::new(g) })
+                Ok(Guard::new(g))
             }),
         )
     }
@@ -131,7 +130,7 @@ impl Client {
         let c = self.inner.clone();
         promise::spawn(env, async move {
             let g = c.try_acquire_with(key, &opts).await.map_err(to_js)?;
-            Ok(g.map(|g| Guard { inner: Arc::new(g) }))
+            Ok(g.map(Guard::new))
         })
     }
 

@@ -8,8 +8,12 @@ use napi::bindgen_prelude::{BigInt, Buffer, Object, Unknown};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Env, Status};
 use napi_derive::napi;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::watch;
+
+/// Guards alive in this process (test support: churn must not accumulate them).
+static LIVE: AtomicUsize = AtomicUsize::new(0);
 
 /// A JS callback taking no arguments, held weakly (unref'd) so that a pending `lost`
 /// subscription never keeps the process alive.
@@ -20,6 +24,24 @@ pub type LostCallback = ThreadsafeFunction<(), Unknown<'static>, (), Status, fal
 #[napi]
 pub struct Guard {
     pub(crate) inner: Arc<LockGuard>,
+}
+
+impl Guard {
+    pub(crate) fn new(g: LockGuard) -> Guard {
+        LIVE.fetch_add(1, Ordering::Relaxed);
+        Guard { inner: Arc::new(g) }
+    }
+
+    /// Guards alive in this process.
+    pub(crate) fn live() -> usize {
+        LIVE.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 pub(crate) fn status_name(s: GuardStatus) -> &'static str {

@@ -14,5 +14,6 @@ mod connect;
 mod convert;
 mod error;
 mod guard;
+mod internals;
 mod leadership;
 mod promise;

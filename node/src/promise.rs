@@ -8,10 +8,20 @@
 //! wake-up that starts the task and a thread-safe function per promise: most of the binding's
 //! overhead on a lock cycle (DESIGN.md §6: Node W1 <= 1.3x the core's). The nudge function is
 //! referenced only while operations are pending, so an idle client never keeps Node alive.
+//!
+//! An operation that completes on its first poll (the memory backend, a closed client) settles
+//! its promise at once, so a loop of such calls runs entirely in microtasks and never returns
+//! to the event loop. Node frees the native side of garbage-collected objects (every `Guard`,
+//! every callback's thread-safe function) only from the event loop, so such a loop kept every
+//! guard it ever made until it ended: about 1 KiB per lock cycle. After
+//! [`SYNC_STREAK`] immediate settlements in a row, the next ones are delivered from a
+//! `setImmediate` callback instead, which costs one event-loop turn and lets those frees run
+//! (they run in the same phase as immediates). The nudge would not do: Node runs the calls
+//! queued on a thread-safe function in a loop of up to 1000 without returning to the event loop.
 
 use napi::bindgen_prelude::{Object, ToNapiValue};
 use napi::{sys, Env, JsError};
-use std::cell::{Cell, OnceCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::ffi::c_void;
 use std::future::Future;
 use std::ptr;
@@ -49,12 +59,21 @@ impl Nudge {
     }
 }
 
+/// Immediate settlements in a row before one goes through the event loop (see the module
+/// docs): bounds what a synchronous loop holds to this many cycles' objects, for one loop turn
+/// (~10 µs) per this many calls.
+const SYNC_STREAK: u32 = 256;
+
 /// This JS thread's pending operations.
 struct Driver {
     tasks: fencelock::runtime::LoopTasks<Settle, Deferred>,
     nudge: Arc<Nudge>,
     /// Whether the nudge function currently keeps the event loop alive.
     referenced: Cell<bool>,
+    /// Promises settled at once since the last `setImmediate` callback.
+    streak: Cell<u32>,
+    /// Finished operations whose promises wait for the `setImmediate` callback.
+    ready: RefCell<Vec<(Settle, Deferred)>>,
 }
 
 thread_local! {
@@ -85,7 +104,7 @@ where
             }
         };
         if let Ok((settle, deferred)) = driver.tasks.start(future, Deferred(deferred)) {
-            settle_one(raw, settle, deferred);
+            driver.settle_now_or_soon(raw, settle, deferred);
         }
         driver.keep_alive_while_pending(raw);
         Ok::<_, napi::Error>(())
@@ -135,13 +154,59 @@ impl Driver {
             tasks: fencelock::runtime::LoopTasks::new(move || waker_side.call()),
             nudge,
             referenced: Cell::new(false),
+            streak: Cell::new(0),
+            ready: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Settles a finished operation at once, or after an event-loop turn once too many were
+    /// settled at once in a row.
+    fn settle_now_or_soon(&self, env: sys::napi_env, settle: Settle, deferred: Deferred) {
+        let streak = self.streak.get();
+        if streak < SYNC_STREAK {
+            self.streak.set(streak + 1);
+            settle_one(env, settle, deferred);
+            return;
+        }
+        let first = {
+            let mut ready = self.ready.borrow_mut();
+            ready.push((settle, deferred));
+            ready.len() == 1
+        };
+        if first {
+            if let Err(e) = set_immediate(env) {
+                // Not expected (setImmediate is a Node global); settle at once rather than never.
+                eprintln!("fencelock: cannot schedule setImmediate ({e}); settling at once");
+                self.settle_ready(env);
+            }
+        }
+    }
+
+    /// Settles what waited for an event-loop turn.
+    fn settle_ready(&self, env: sys::napi_env) {
+        self.streak.set(0);
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        for (settle, deferred) in ready {
+            settle_one(env, settle, deferred);
+        }
+    }
+
+    /// Polls the woken operations.
+    fn run_woken(&self, env: sys::napi_env) {
+        self.tasks
+            .run_woken(|settle, deferred| settle_one(env, settle, deferred));
+        self.keep_alive_while_pending(env);
+    }
+
+    /// Operations whose promises are not settled yet (test support: must fall back to 0).
+    fn pending(&self) -> usize {
+        self.tasks.pending() + self.ready.borrow().len()
     }
 
     /// References the nudge function while operations are pending (a pending `await` keeps
     /// Node running, as any I/O does) and unreferences it when none are.
     fn keep_alive_while_pending(&self, env: sys::napi_env) {
-        let pending = self.tasks.pending() > 0;
+        let pending = self.pending() > 0;
         if pending == self.referenced.get() {
             return;
         }
@@ -183,12 +248,56 @@ unsafe extern "C" fn run_woken(
     }
     DRIVER.with(|cell| {
         if let Some(driver) = cell.get() {
-            driver
-                .tasks
-                .run_woken(|settle, deferred| settle_one(env, settle, deferred));
-            driver.keep_alive_while_pending(env);
+            driver.run_woken(env);
         }
     });
+}
+
+/// Calls `settle_ready` from a `setImmediate` callback (after an event-loop turn).
+fn set_immediate(env: sys::napi_env) -> napi::Result<()> {
+    let name = "fencelockSettle";
+    // SAFETY: plain N-API calls on the JS thread with its env.
+    unsafe {
+        let mut global = ptr::null_mut();
+        napi::check_status!(sys::napi_get_global(env, &mut global))?;
+        let mut schedule = ptr::null_mut();
+        napi::check_status!(sys::napi_get_named_property(
+            env,
+            global,
+            c"setImmediate".as_ptr(),
+            &mut schedule
+        ))?;
+        let mut callback = ptr::null_mut();
+        napi::check_status!(sys::napi_create_function(
+            env,
+            name.as_ptr().cast(),
+            name.len() as isize,
+            Some(on_immediate),
+            ptr::null_mut(),
+            &mut callback
+        ))?;
+        let mut result = ptr::null_mut();
+        napi::check_status!(sys::napi_call_function(
+            env,
+            global,
+            schedule,
+            1,
+            &callback,
+            &mut result
+        ))
+    }
+}
+
+unsafe extern "C" fn on_immediate(
+    env: sys::napi_env,
+    _info: sys::napi_callback_info,
+) -> sys::napi_value {
+    DRIVER.with(|cell| {
+        if let Some(driver) = cell.get() {
+            driver.settle_ready(env);
+        }
+    });
+    ptr::null_mut()
 }
 
 /// Env clean-up hook: the nudge function is about to be freed; wakers must stop calling it.
@@ -196,4 +305,9 @@ unsafe extern "C" fn env_closing(arg: *mut c_void) {
     // SAFETY: the Arc leaked in `Driver::new`.
     let nudge = unsafe { Arc::from_raw(arg as *const Nudge) };
     nudge.0.lock().unwrap_or_else(|p| p.into_inner()).take();
+}
+
+/// Operations of this JS thread whose promises are not settled yet.
+pub fn pending_on_this_thread() -> usize {
+    DRIVER.with(|cell| cell.get().map_or(0, Driver::pending))
 }
