@@ -29,6 +29,10 @@ pub struct KeyInfo {
     pub holder: Option<Holder>,
     /// The store's revision of the key (0 when it never existed).
     pub revision: u64,
+    /// Time left on the holder's lease by the store's own clock, where the store expires
+    /// leases itself (Redis); `None` when free or when the store does not (NATS KV without
+    /// per-message TTL, memory), where only the holder's renewals say it is alive.
+    pub lease_remaining: Option<Duration>,
 }
 
 pub(crate) struct ClientInner {
@@ -55,6 +59,11 @@ impl ClientInner {
         } else {
             Ok(())
         }
+    }
+
+    /// Becomes true when the client closes (for background tasks that must stop then).
+    pub fn close_receiver(&self) -> watch::Receiver<bool> {
+        self.close_signal.subscribe()
     }
 
     pub fn next_guard_id(&self) -> u64 {
@@ -353,6 +362,7 @@ impl Client {
         let s = on_core(async move { inner.backend.load(&key).await }).await?;
         Ok(KeyInfo {
             state: s.state,
+            lease_remaining: s.holder.as_ref().and(s.store_ttl),
             holder: s.holder,
             revision: s.revision,
         })
