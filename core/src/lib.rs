@@ -40,6 +40,7 @@ mod leader;
 mod lease_keeper;
 mod options;
 pub mod runtime;
+mod stats;
 mod wait;
 mod waiters;
 
@@ -54,3 +55,4 @@ pub use guard::{GuardStatus, LockGuard};
 pub use key::{IntoKey, Key, MAX_KEY_LEN};
 pub use leader::Leadership;
 pub use options::{LockOptions, DEFAULT_LEASE, MAX_LEASE, MIN_LEASE};
+pub use stats::{Stats, Timing};
