@@ -6,7 +6,7 @@ LOGS := .tmp/test-logs
 export FENCELOCK_NATS_SERVER ?= $(abspath $(VENV)/bin/nats-server)
 
 RUST_PACKAGES := -p fencelock -p fencelock-testkit -p fencelock-demo -p fencelock-bench \
-	-p fencelock-fault-tests -p fencelock-soak
+	-p fencelock-fault-tests -p fencelock-soak -p fencelock-cli
 
 .PHONY: setup demo test lint test-rust bench soak clean
 

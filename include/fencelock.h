@@ -329,6 +329,66 @@ typedef struct {
 typedef void (*fl_leader_fn)(void *user_data, const fl_holder *leader);
 
 /**
+ * Count, total and maximum of one kind of duration, in microseconds.
+ */
+typedef struct {
+  /**
+   * How many were recorded.
+   */
+  uint64_t count;
+  /**
+   * Their sum (mean = total_us / count).
+   */
+  uint64_t total_us;
+  /**
+   * The longest one.
+   */
+  uint64_t max_us;
+} fl_timing;
+
+/**
+ * One client's lock statistics since it connected; counters only grow.
+ */
+typedef struct {
+  /**
+   * Locks acquired.
+   */
+  uint64_t acquisitions;
+  /**
+   * fl_try_acquire calls that found the lock held.
+   */
+  uint64_t try_misses;
+  /**
+   * Acquisitions (and waits) that gave up at their timeout.
+   */
+  uint64_t timeouts;
+  /**
+   * From calling acquire to holding the lock, for successful acquisitions.
+   */
+  fl_timing wait;
+  /**
+   * From acquiring to releasing or losing, per lock.
+   */
+  fl_timing hold;
+  /**
+   * Leases renewed.
+   */
+  uint64_t renewals;
+  /**
+   * Renewals that failed.
+   */
+  uint64_t renewal_failures;
+  /**
+   * Locks lost: lease lapsed, renewal refused, or broken by someone else.
+   */
+  uint64_t locks_lost;
+  /**
+   * Operations that failed with a backend (server, network) error.
+   */
+  uint64_t backend_errors;
+} fl_stats;
+
+/**
  * A with_lock callback: gets the current state (NULL when there is none; borrowed for the
  * call) and may store a new one with `fl_state_out_set(out, ...)`. Returns 0 on success;
  * any other value releases the lock unchanged and makes fl_with_lock return FL_CALLBACK.
@@ -773,6 +833,14 @@ fl_status fl_observe_leader(const fl_client *client,
  * called from the observer's own callback, the current call is the last). Accepts NULL.
  */
 void fl_observer_free(fl_observer **observer);
+
+/**
+ * Copies the client's lock statistics into `*out`. Cheap (no I/O); works after close.
+ *
+ * @param out receives the statistics (caller-owned, e.g. on the stack).
+ * @return FL_OK, or FL_INVALID_ARGUMENT for a NULL client or out.
+ */
+fl_status fl_client_stats(const fl_client *client, fl_stats *out, fl_error **err);
 
 /**
  * The library version, e.g. "0.1.0" (static storage).

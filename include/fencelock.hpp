@@ -338,6 +338,13 @@ class Client {
     return Client(detail::ClientPtr(raw, detail::ClientDeleter{}));
   }
 
+  /** This client's lock statistics (counts, wait/hold timings in microseconds). */
+  fl_stats stats() const {
+    fl_stats s{};
+    detail::check([&](fl_error **e) { return fl_client_stats(c_.get(), &s, e); });
+    return s;
+  }
+
   /** Acquires `key`, waiting up to `timeout` (throws TimeoutError). */
   Lock acquire(const std::string &key, std::chrono::milliseconds timeout,
                const LockOptions &opts = {}) const {

@@ -14,6 +14,8 @@ export declare class Client {
   get isClosed(): boolean
   /** Largest state accepted, in bytes. */
   get maxStateLen(): number
+  /** This client's lock statistics (counts, and wait/hold timings in ms). */
+  stats(): LockStats
   /** The client's default lease, in ms. */
   get defaultLeaseMs(): number
   /**
@@ -177,4 +179,33 @@ export interface KeyInfo {
   holder?: HolderInfo
   /** The store's revision of the key (0 when it never existed). */
   revision: bigint
+}
+
+/** One client's lock statistics since it connected; counters only grow. */
+export interface LockStats {
+  /** Locks acquired. */
+  acquisitions: number
+  /** `tryAcquire` calls that found the lock held. */
+  tryMisses: number
+  /** Acquisitions (and waits) that gave up at their timeout. */
+  timeouts: number
+  /** Time from calling acquire to holding the lock, for successful acquisitions. */
+  wait: TimingStats
+  /** Time from acquiring to releasing or losing, per lock. */
+  hold: TimingStats
+  /** Leases renewed. */
+  renewals: number
+  /** Renewals that failed. */
+  renewalFailures: number
+  /** Locks lost: lease lapsed, renewal refused, or broken by someone else. */
+  locksLost: number
+  /** Operations that failed with a backend (server, network) error. */
+  backendErrors: number
+}
+
+/** Count, total and maximum of one kind of duration, in ms. */
+export interface TimingStats {
+  count: number
+  totalMs: number
+  maxMs: number
 }

@@ -128,6 +128,38 @@ export interface IDistributedLock {
 
   /** fencelock extra: the current leader, if any. */
   leader(election: string): Promise<Holder | null>
+
+  /** fencelock extra: this instance's lock statistics; counters only grow. */
+  stats(): LockStats
+}
+
+/** Count, total and maximum of one kind of duration, in ms. */
+export interface TimingStats {
+  count: number
+  totalMs: number
+  maxMs: number
+}
+
+/** One client's lock statistics since it connected. */
+export interface LockStats {
+  /** Locks acquired. */
+  acquisitions: number
+  /** tryAcquireLock calls that found the lock held. */
+  tryMisses: number
+  /** Acquisitions (and waits) that gave up at their timeout. */
+  timeouts: number
+  /** From calling acquire to holding the lock, for successful acquisitions. */
+  wait: TimingStats
+  /** From acquiring to releasing or losing, per lock. */
+  hold: TimingStats
+  /** Leases renewed. */
+  renewals: number
+  /** Renewals that failed. */
+  renewalFailures: number
+  /** Locks lost: lease lapsed, renewal refused, or broken by someone else. */
+  locksLost: number
+  /** Operations that failed with a backend (server, network) error. */
+  backendErrors: number
 }
 
 /** nats.js-style connection options (the subset fencelock uses). */

@@ -490,3 +490,43 @@ func TestObserveLeader(t *testing.T) {
 		t.Fatalf("invalid election: %v", err)
 	}
 }
+
+func TestStatsCountAcquisitionsMissesAndTimeouts(t *testing.T) {
+	c, other := connect(t), connect(t)
+	ctx := ctxTimeout(t, 10*time.Second)
+	for i := 0; i < 3; i++ {
+		l, err := c.Acquire(ctx, "go/stats")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Release(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	held, err := other.Acquire(ctx, "go/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.TryAcquire(ctx, "go/stats"); !errors.Is(err, ErrLockHeld) {
+		t.Fatalf("try while held: %v", err)
+	}
+	if _, err := c.Acquire(ctxTimeout(t, 100*time.Millisecond), "go/stats"); !errors.Is(err, ErrLockAcquireTimeout) {
+		t.Fatalf("acquire while held: %v", err)
+	}
+	if err := held.Release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Stats()
+	if s.Acquisitions != 3 || s.TryMisses != 1 || s.Timeouts != 1 {
+		t.Fatalf("counts: %+v", s)
+	}
+	if s.Wait.Count != 3 || s.Hold.Count != 3 || s.Hold.Max <= 0 || s.Hold.Mean() > s.Hold.Max {
+		t.Fatalf("timings: %+v", s)
+	}
+	if s.LocksLost != 0 || s.BackendErrors != 0 {
+		t.Fatalf("nothing lost or failed: %+v", s)
+	}
+	if got := other.Stats().Acquisitions; got != 1 {
+		t.Fatalf("per client: %d", got)
+	}
+}

@@ -52,6 +52,7 @@ pub(crate) async fn acquire(
             let sent = Instant::now();
             match take(client, &key, &obs.seen, &hold).await? {
                 Cas::Done(acq) => {
+                    client.stats.acquired(started.elapsed());
                     return Ok(guard(client, key, &hold, acq, sent, permit, &opts));
                 }
                 Cas::Conflict => {
@@ -174,6 +175,7 @@ fn guard(
     let shared = Arc::new(GuardShared {
         id: client.next_guard_id(),
         key,
+        acquired_at: sent,
         client: client.clone(),
         state: Mutex::new(HeldState {
             held: Held {

@@ -9,6 +9,7 @@ use crate::key::{IntoKey, Key};
 use crate::lease_keeper::LeaseKeeper;
 use crate::options::{Defaults, LockOptions, Resolved};
 use crate::runtime::on_core;
+use crate::stats::{Counters, Stats};
 use crate::wait;
 use crate::waiters::KeyRegistry;
 use bytes::Bytes;
@@ -29,6 +30,10 @@ pub struct KeyInfo {
     pub holder: Option<Holder>,
     /// The store's revision of the key (0 when it never existed).
     pub revision: u64,
+    /// Time left on the holder's lease by the store's own clock, where the store expires
+    /// leases itself (Redis); `None` when free or when the store does not (NATS KV without
+    /// per-message TTL, memory), where only the holder's renewals say it is alive.
+    pub lease_remaining: Option<Duration>,
 }
 
 pub(crate) struct ClientInner {
@@ -38,6 +43,7 @@ pub(crate) struct ClientInner {
     pub keeper: Arc<LeaseKeeper>,
     /// The runtime the client's connection and background tasks run on.
     pub rt: tokio::runtime::Handle,
+    pub stats: Counters,
     guards: Mutex<HashMap<u64, Weak<GuardShared>>>,
     next_guard: AtomicU64,
     closed: AtomicBool,
@@ -55,6 +61,11 @@ impl ClientInner {
         } else {
             Ok(())
         }
+    }
+
+    /// Becomes true when the client closes (for background tasks that must stop then).
+    pub fn close_receiver(&self) -> watch::Receiver<bool> {
+        self.close_signal.subscribe()
     }
 
     pub fn next_guard_id(&self) -> u64 {
@@ -159,6 +170,7 @@ impl Client {
                 keys,
                 keeper,
                 rt,
+                stats: Counters::default(),
                 guards: Mutex::new(HashMap::new()),
                 next_guard: AtomicU64::new(1),
                 closed: AtomicBool::new(false),
@@ -206,7 +218,8 @@ impl Client {
         let key = key.into_key()?;
         let resolved = self.resolve(&key, opts, true)?;
         let inner = self.inner.clone();
-        on_core(async move { acquire::acquire(&inner, key, resolved).await }).await
+        let got = on_core(async move { acquire::acquire(&inner, key, resolved).await }).await;
+        self.inner.stats.outcome(got)
     }
 
     /// Acquires `key` if it is free now; `Ok(None)` when someone holds it.
@@ -226,8 +239,11 @@ impl Client {
         let attempt = on_core(async move { acquire::acquire(&inner, key, resolved).await });
         match attempt.await {
             Ok(g) => Ok(Some(g)),
-            Err(e) if e.kind() == ErrorKind::Held => Ok(None),
-            Err(e) => Err(e),
+            Err(e) if e.kind() == ErrorKind::Held => {
+                self.inner.stats.try_missed();
+                Ok(None)
+            }
+            Err(e) => self.inner.stats.outcome(Err(e)),
         }
     }
 
@@ -362,7 +378,8 @@ impl Client {
     ) -> Result<Option<Bytes>> {
         let key = key.into_key()?;
         let inner = self.inner.clone();
-        on_core(async move { wait::until_free(&inner, key, timeout).await }).await
+        let freed = on_core(async move { wait::until_free(&inner, key, timeout).await }).await;
+        self.inner.stats.outcome(freed)
     }
 
     /// Reads the state and holder of `key` without locking.
@@ -370,9 +387,11 @@ impl Client {
         let key = key.into_key()?;
         self.inner.check_open(&key)?;
         let inner = self.inner.clone();
-        let s = on_core(async move { inner.backend.load(&key).await }).await?;
+        let s = on_core(async move { inner.backend.load(&key).await }).await;
+        let s = self.inner.stats.outcome(s)?;
         Ok(KeyInfo {
             state: s.state,
+            lease_remaining: s.holder.as_ref().and(s.store_ttl),
             holder: s.holder,
             revision: s.revision,
         })
@@ -385,7 +404,8 @@ impl Client {
         self.inner.check_open(&key)?;
         self.inner.keys.forget(&key);
         let inner = self.inner.clone();
-        on_core(async move { inner.backend.delete(&key).await }).await
+        let done = on_core(async move { inner.backend.delete(&key).await }).await;
+        self.inner.stats.outcome(done)
     }
 
     /// Closes the client: stops renewals and watches, releases every lock it holds (keeping
@@ -393,6 +413,12 @@ impl Client {
     pub async fn close(&self) {
         let inner = self.inner.clone();
         on_core(async move { close(&inner).await }).await
+    }
+
+    /// This client's lock statistics since it connected (see [`Stats`]): cheap to read, and
+    /// counters only grow.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats.read()
     }
 
     /// True after [`close`](Self::close).

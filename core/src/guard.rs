@@ -41,6 +41,8 @@ impl HeldState {
 pub(crate) struct GuardShared {
     pub id: u64,
     pub key: Key,
+    /// When the acquiring write was sent (for the hold-time statistic).
+    pub acquired_at: Instant,
     pub client: Arc<ClientInner>,
     pub state: Mutex<HeldState>,
     /// Serialises writes (renewal, put, release) so each starts from the latest revision.
@@ -77,6 +79,10 @@ impl GuardShared {
         let changed = self.status.send_if_modified(|s| {
             if *s == GuardStatus::Held {
                 *s = status;
+                // Counted before anyone waiting on the status wakes up.
+                self.client
+                    .stats
+                    .finished(self.acquired_at, status == GuardStatus::Lost);
                 true
             } else {
                 false
@@ -341,26 +347,31 @@ impl LockGuard {
     /// Writes `state` while keeping the lock (compare-and-set; `Expired` if no longer held).
     pub async fn put(&self, state: impl Into<Option<Bytes>>) -> Result<()> {
         let (shared, state) = (self.shared.clone(), state.into());
-        on_core(async move { shared.put(state).await }).await
+        let done = on_core(async move { shared.put(state).await }).await;
+        self.shared.client.stats.outcome(done)
     }
 
     /// Renews the lease now.
     pub async fn refresh(&self) -> Result<()> {
         let shared = self.shared.clone();
-        on_core(async move { shared.refresh().await }).await
+        let renewed = on_core(async move { shared.refresh().await }).await;
+        self.shared.client.stats.renewed(&renewed);
+        renewed
     }
 
     /// Releases the lock, writing `state` if given and keeping the current state otherwise.
     /// Returns `false` when the lock had already been lost: then nothing was written.
     pub async fn release(&self, state: Option<Bytes>) -> Result<bool> {
         let shared = self.shared.clone();
-        on_core(async move { shared.release(state.map(Some), false).await }).await
+        let done = on_core(async move { shared.release(state.map(Some), false).await }).await;
+        self.shared.client.stats.outcome(done)
     }
 
     /// Releases the lock and clears its state.
     pub async fn release_clearing_state(&self) -> Result<bool> {
         let shared = self.shared.clone();
-        on_core(async move { shared.release(Some(None), false).await }).await
+        let done = on_core(async move { shared.release(Some(None), false).await }).await;
+        self.shared.client.stats.outcome(done)
     }
 }
 

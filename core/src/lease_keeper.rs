@@ -212,6 +212,7 @@ fn attend(k: &Arc<LeaseKeeper>, g: Arc<GuardShared>, now: Instant) {
     let keeper = k.clone();
     k.rt.spawn(async move {
         let result = g.refresh().await;
+        g.client.stats.renewed(&result);
         g.keep.renewing.store(false, Ordering::Release);
         let mut failed = g.keep.failed.lock().unwrap_or_else(|p| p.into_inner());
         match result {

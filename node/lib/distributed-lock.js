@@ -218,6 +218,15 @@ class DistributedLock {
   }
 
   /**
+   * This instance's lock statistics (fencelock extra): acquisitions, tryMisses, timeouts,
+   * wait and hold ({ count, totalMs, maxMs }), renewals, renewalFailures, locksLost,
+   * backendErrors. Counters only grow; readable after close() too.
+   */
+  stats () {
+    return this.#client.stats()
+  }
+
+  /**
    * Releases every lock this instance holds (keeping their values) and closes the connection.
    * Johnny Locke's close() returns nothing; awaiting this one waits for the releases.
    */

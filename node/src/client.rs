@@ -36,6 +36,45 @@ pub struct KeyInfo {
     pub revision: BigInt,
 }
 
+/// Count, total and maximum of one kind of duration, in ms.
+#[napi(object)]
+pub struct TimingStats {
+    pub count: f64,
+    pub total_ms: f64,
+    pub max_ms: f64,
+}
+
+/// One client's lock statistics since it connected; counters only grow.
+#[napi(object)]
+pub struct LockStats {
+    /// Locks acquired.
+    pub acquisitions: f64,
+    /// `tryAcquire` calls that found the lock held.
+    pub try_misses: f64,
+    /// Acquisitions (and waits) that gave up at their timeout.
+    pub timeouts: f64,
+    /// Time from calling acquire to holding the lock, for successful acquisitions.
+    pub wait: TimingStats,
+    /// Time from acquiring to releasing or losing, per lock.
+    pub hold: TimingStats,
+    /// Leases renewed.
+    pub renewals: f64,
+    /// Renewals that failed.
+    pub renewal_failures: f64,
+    /// Locks lost: lease lapsed, renewal refused, or broken by someone else.
+    pub locks_lost: f64,
+    /// Operations that failed with a backend (server, network) error.
+    pub backend_errors: f64,
+}
+
+fn timing_stats(t: &fencelock::Timing) -> TimingStats {
+    TimingStats {
+        count: t.count as f64,
+        total_ms: millis(t.total),
+        max_ms: millis(t.max),
+    }
+}
+
 fn holder_info(h: Holder) -> HolderInfo {
     HolderInfo {
         lock_id: h.lock_id.to_string(),
@@ -85,6 +124,23 @@ impl Client {
     #[napi(getter)]
     pub fn max_state_len(&self) -> u32 {
         u32::try_from(self.inner.max_state_len()).unwrap_or(u32::MAX)
+    }
+
+    /// This client's lock statistics (counts, and wait/hold timings in ms).
+    #[napi]
+    pub fn stats(&self) -> LockStats {
+        let s = self.inner.stats();
+        LockStats {
+            acquisitions: s.acquisitions as f64,
+            try_misses: s.try_misses as f64,
+            timeouts: s.timeouts as f64,
+            wait: timing_stats(&s.wait),
+            hold: timing_stats(&s.hold),
+            renewals: s.renewals as f64,
+            renewal_failures: s.renewal_failures as f64,
+            locks_lost: s.locks_lost as f64,
+            backend_errors: s.backend_errors as f64,
+        }
     }
 
     /// The client's default lease, in ms.

@@ -145,6 +145,30 @@ test('every error carries a stable code', async () => {
   await close()
 })
 
+test('stats() counts acquisitions, try misses, timeouts and hold times per instance', async () => {
+  const { a, b, close } = await twoInstances(server)
+  const key = uniqueKey()
+  for (let i = 0; i < 3; i++) {
+    await a.releaseLock(key, await a.acquireLock(key, 1000))
+  }
+  const held = await b.acquireLock(key, 1000)
+  assert.equal((await a.tryAcquireLock(key)).acquired, false)
+  await assert.rejects(a.acquireLock(key, 100), TimeoutError)
+  await b.releaseLock(key, held)
+  const s = a.stats()
+  assert.equal(s.acquisitions, 3)
+  assert.equal(s.tryMisses, 1)
+  assert.equal(s.timeouts, 1)
+  assert.equal(s.wait.count, 3)
+  assert.equal(s.hold.count, 3)
+  assert.ok(s.hold.maxMs > 0 && s.hold.totalMs >= s.hold.maxMs)
+  assert.equal(s.locksLost, 0)
+  assert.equal(s.backendErrors, 0)
+  assert.equal(b.stats().acquisitions, 1, 'per instance')
+  await close()
+  assert.equal(a.stats().acquisitions, 3, 'readable after close')
+})
+
 test('MemoryDistributedLock: instances of one namespace share locks in process', async () => {
   const cfg = { namespace: uniqueKey('mem'), defaultLockDurationMs: 1000 }
   const a = await MemoryDistributedLock.create(cfg)

@@ -33,7 +33,7 @@ from .errors import (
 )
 from .guard import AsyncGuard, AsyncLostEvent, Guard, LostEvent
 from .leadership import AsyncLeaderObserver, AsyncLeadership, LeaderObserver, Leadership
-from .types import Holder, KeyInfo
+from .types import Holder, KeyInfo, Stats, Timing
 
 logging.getLogger("fencelock").addHandler(logging.NullHandler())
 # See _after_fork_in_child in python/src/lib.rs: keeps forked children's NATS inboxes apart.
@@ -81,7 +81,9 @@ __all__ = [
     "LockTimeout",
     "LostEvent",
     "StateTooLarge",
+    "Stats",
     "TimeoutError",
+    "Timing",
     "connect",
     "connect_async",
     "reset_log_cache",

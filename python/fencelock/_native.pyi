@@ -137,6 +137,11 @@ class NativeClient:
     def held_count(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+    def stats(
+        self,
+    ) -> tuple[
+        int, int, int, tuple[int, float, float], tuple[int, float, float], int, int, int, int
+    ]: ...
     def acquire(
         self,
         key: str,

@@ -12,7 +12,7 @@ from ._connect_args import default_candidate, native_kwargs, servers_url
 from .codec import Codec, CodecName, make_codec
 from .guard import Guard
 from .leadership import LeaderObserver, Leadership
-from .types import UNSET, Holder, KeyInfo
+from .types import UNSET, Holder, KeyInfo, Stats
 
 T = TypeVar("T")
 
@@ -92,6 +92,10 @@ class Client:
     @property
     def max_state_len(self) -> int:
         return self._native.max_state_len
+
+    def stats(self) -> Stats:
+        """This client's lock statistics (counts and timings, see :class:`Stats`)."""
+        return Stats._from_native(self._native.stats())
 
     def _guard(self, native: _native.NativeGuard, on_lost: Callable[[], Any] | None) -> Guard:
         g = Guard(native, self._codec)

@@ -35,6 +35,49 @@ class KeyInfo:
     revision: int
 
 
+@dataclass(frozen=True)
+class Timing:
+    """Count, total and maximum of one kind of duration (seconds)."""
+
+    count: int
+    total: float
+    max: float
+
+    @property
+    def mean(self) -> float:
+        """The average, 0.0 when nothing was recorded."""
+        return self.total / self.count if self.count else 0.0
+
+
+@dataclass(frozen=True)
+class Stats:
+    """One client's lock statistics since it connected (:meth:`Client.stats`). Counters only
+    grow, so rates come from differences between two reads."""
+
+    acquisitions: int
+    """Locks acquired (acquire, try_acquire, lock, with_lock, campaign...)."""
+    try_misses: int
+    """try_acquire calls that found the lock held."""
+    timeouts: int
+    """Acquisitions (and waits) that gave up at their timeout."""
+    wait: Timing
+    """Time from calling acquire to holding the lock, for successful acquisitions."""
+    hold: Timing
+    """Time from acquiring to releasing or losing, per lock."""
+    renewals: int
+    """Leases renewed (by the lease keeper or refresh())."""
+    renewal_failures: int
+    """Renewals that failed."""
+    locks_lost: int
+    """Locks lost: lease lapsed, renewal refused, or broken by someone else."""
+    backend_errors: int
+    """Operations that failed with a backend (server, network) error."""
+
+    @classmethod
+    def _from_native(cls, t: Any) -> Stats:
+        return cls(t[0], t[1], t[2], Timing(*t[3]), Timing(*t[4]), t[5], t[6], t[7], t[8])
+
+
 class _Unset:
     """Marks an argument that was not passed (None is a valid JSON state)."""
 

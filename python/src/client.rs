@@ -382,6 +382,13 @@ impl NativeClient {
         self.inner.is_closed()
     }
 
+    /// The client's lock statistics as a tuple (see `fencelock.Stats`): acquisitions, try
+    /// misses, timeouts, (wait count, total s, max s), (hold count, total s, max s), renewals,
+    /// renewal failures, locks lost, backend errors.
+    fn stats(&self) -> convert::StatsTuple {
+        convert::stats(&self.inner.stats())
+    }
+
     #[pyo3(signature = (key, timeout=None, lease=None, renew=None, label=None))]
     fn acquire(
         &self,

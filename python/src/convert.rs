@@ -94,3 +94,26 @@ pub fn key_info(i: KeyInfo) -> KeyInfoTuple {
         i.revision,
     )
 }
+
+/// `(count, total seconds, max seconds)` of one timing.
+pub type TimingTuple = (u64, f64, f64);
+/// A `fencelock::Stats` as a tuple, in the order of the fields of `fencelock.Stats`.
+pub type StatsTuple = (u64, u64, u64, TimingTuple, TimingTuple, u64, u64, u64, u64);
+
+fn timing(t: &fencelock::Timing) -> TimingTuple {
+    (t.count, t.total.as_secs_f64(), t.max.as_secs_f64())
+}
+
+pub fn stats(s: &fencelock::Stats) -> StatsTuple {
+    (
+        s.acquisitions,
+        s.try_misses,
+        s.timeouts,
+        timing(&s.wait),
+        timing(&s.hold),
+        s.renewals,
+        s.renewal_failures,
+        s.locks_lost,
+        s.backend_errors,
+    )
+}

@@ -130,3 +130,23 @@ def test_client_properties(client: fencelock.Client) -> None:
     assert client.max_state_len > 1000
     assert not client.closed
     assert "fencelock client" in repr(client)
+
+
+def test_stats_count_acquisitions_misses_and_timeouts(client: fencelock.Client) -> None:
+    before = client.stats()
+    for _ in range(3):
+        with client.lock("counted", timeout=5):
+            pass
+    with client.lock("counted", timeout=5):
+        assert client.try_acquire("counted") is None
+        with pytest.raises(fencelock.TimeoutError):
+            client.acquire("counted", timeout=0.1)
+    s = client.stats()
+    assert isinstance(s, fencelock.Stats) and isinstance(s.wait, fencelock.Timing)
+    assert s.acquisitions - before.acquisitions == 4
+    assert s.try_misses - before.try_misses == 1
+    assert s.timeouts - before.timeouts == 1
+    assert s.wait.count - before.wait.count == 4
+    assert s.hold.count - before.hold.count == 4
+    assert s.hold.max >= s.hold.mean > 0
+    assert s.locks_lost == before.locks_lost and s.backend_errors == before.backend_errors

@@ -23,6 +23,7 @@ mod lock;
 mod lost;
 mod observer;
 mod options;
+mod stats;
 mod status;
 mod version;
 mod with_lock;
@@ -38,6 +39,7 @@ pub use lock::{fl_guard_status, fl_lock};
 pub use lost::fl_lost_fn;
 pub use observer::{fl_leader_fn, fl_observer};
 pub use options::*;
+pub use stats::{fl_stats, fl_timing};
 pub use status::fl_status;
 pub use with_lock::fl_with_lock_fn;
 

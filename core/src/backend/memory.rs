@@ -5,7 +5,9 @@
 //!
 //! Every client of one process that opens the same namespace shares one store.
 
-use crate::backend::{Acquired, Backend, Cas, Held, HoldRequest, Holder, Snapshot};
+use crate::backend::{
+    Acquired, Backend, Cas, Held, HoldRequest, Holder, NamespaceChange, Snapshot,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
 use async_trait::async_trait;
@@ -31,6 +33,8 @@ struct State {
     seq: u64,
     keys: HashMap<Key, Stored>,
     feeds: HashMap<Key, broadcast::Sender<Snapshot>>,
+    /// The namespace-wide feed, while someone watches it.
+    all: Option<broadcast::Sender<(Key, Snapshot)>>,
 }
 
 struct Store {
@@ -93,6 +97,11 @@ impl State {
         if let Some(feed) = self.feeds.get(key) {
             if feed.send(snap.clone()).is_err() {
                 self.feeds.remove(key);
+            }
+        }
+        if let Some(all) = &self.all {
+            if all.send((key.clone(), snap.clone())).is_err() {
+                self.all = None;
             }
         }
         Cas::Done(snap)
@@ -281,6 +290,40 @@ impl Backend for MemoryBackend {
         Ok(futures::stream::once(async move { Ok(first) })
             .chain(changes)
             .boxed())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<Key>> {
+        let st = self.store.lock();
+        let expiry = self.store.object_expiry;
+        Ok(st
+            .keys
+            .keys()
+            .filter(|k| k.as_str().starts_with(prefix))
+            .filter(|k| {
+                let s = st.current(k, expiry);
+                s.holder.is_some() || s.state.is_some()
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn watch_all(&self) -> Result<BoxStream<'static, Result<NamespaceChange>>> {
+        let rx = self
+            .store
+            .lock()
+            .all
+            .get_or_insert_with(|| broadcast::channel(FEED_BUFFER).0)
+            .subscribe();
+        Ok(futures::stream::unfold(rx, |mut rx| async move {
+            match rx.recv().await {
+                Ok((k, s)) => Some((Ok(NamespaceChange::Changed(k, s)), rx)),
+                Err(broadcast::error::RecvError::Lagged(_)) => {
+                    Some((Ok(NamespaceChange::Resync), rx))
+                }
+                Err(broadcast::error::RecvError::Closed) => None,
+            }
+        })
+        .boxed())
     }
 
     async fn close(&self) {}

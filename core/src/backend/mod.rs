@@ -200,6 +200,26 @@ pub trait Backend: Send + Sync + 'static {
     /// they may miss changes, so callers re-read and keep a fallback timer.
     async fn watch(&self, key: &Key) -> Result<BoxStream<'static, Result<Snapshot>>>;
 
+    /// Keys of the namespace whose name starts with `prefix` and that hold a lock or state
+    /// (for operators: `fencelock ls`). Deleted keys are left out. Not a snapshot: keys written
+    /// while the listing runs may or may not appear.
+    async fn list(&self, prefix: &str) -> Result<Vec<Key>>;
+
+    /// A change feed over the whole namespace (for operators: `fencelock watch`). Like
+    /// [`watch`](Backend::watch) it is a hint: it may skip changes, and says
+    /// [`NamespaceChange::Resync`] when it may have, so that readers list and read again.
+    async fn watch_all(&self) -> Result<BoxStream<'static, Result<NamespaceChange>>>;
+
     /// Stops background work and closes the connection.
     async fn close(&self);
+}
+
+/// One item of a namespace-wide change feed.
+#[derive(Clone, Debug)]
+pub enum NamespaceChange {
+    /// `key` changed to this snapshot (its state may be left out, see
+    /// [`Backend::feed_has_state`]).
+    Changed(Key, Snapshot),
+    /// Changes may have been missed (a reconnect): list and read again.
+    Resync,
 }

@@ -6,13 +6,15 @@ mod entry;
 mod key_codec;
 mod server_clock;
 
-use crate::backend::{Acquired, Backend, Cas, Held, HoldRequest, Holder, Snapshot};
+use crate::backend::{
+    Acquired, Backend, Cas, Held, HoldRequest, Holder, NamespaceChange, Snapshot,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
 use async_nats::jetstream::{self, kv};
 use async_trait::async_trait;
 use bytes::Bytes;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use server_clock::ServerClock;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -176,6 +178,10 @@ impl NatsBackend {
         Error::backend(&self.server, op, Some(key.as_str()), e)
     }
 
+    fn ns_err(&self, op: &str, e: impl Into<crate::error::BoxError>) -> Error {
+        Error::backend(&self.server, op, None, e)
+    }
+
     /// One compare-and-set write of a whole entry.
     async fn write(&self, op: &str, key: &Key, expect: u64, value: Bytes) -> Result<Cas<u64>> {
         match self
@@ -309,6 +315,46 @@ impl Backend for NatsBackend {
             .map(move |item| match item {
                 Ok(e) => to_snapshot(&server, &key, e),
                 Err(e) => Err(Error::backend(&server, "watching", Some(key.as_str()), e)),
+            })
+            .boxed())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<Key>> {
+        let op = "listing keys";
+        let keys = self.kv.keys().await.map_err(|e| self.ns_err(op, e))?;
+        let names: Vec<String> = keys.try_collect().await.map_err(|e| self.ns_err(op, e))?;
+        // Keys in the bucket that fencelock did not encode are someone else's: skip them.
+        Ok(names
+            .iter()
+            .filter_map(|n| key_codec::decode(n))
+            .filter(|k| k.starts_with(prefix))
+            .filter_map(|k| Key::new(&k).ok())
+            .collect())
+    }
+
+    async fn watch_all(&self) -> Result<BoxStream<'static, Result<NamespaceChange>>> {
+        let watch = self
+            .kv
+            .watch_all()
+            .await
+            .map_err(|e| self.ns_err("watching the namespace", e))?;
+        let server = self.server.clone();
+        Ok(watch
+            .filter_map(move |item| {
+                let out = match item {
+                    Ok(e) => key_codec::decode(&e.key)
+                        .and_then(|k| Key::new(&k).ok())
+                        .map(|key| {
+                            to_snapshot(&server, &key, e).map(|s| NamespaceChange::Changed(key, s))
+                        }),
+                    Err(e) => Some(Err(Error::backend(
+                        &server,
+                        "watching the namespace",
+                        None,
+                        e,
+                    ))),
+                };
+                futures::future::ready(out)
             })
             .boxed())
     }

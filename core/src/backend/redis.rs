@@ -12,7 +12,9 @@ mod target;
 mod tls;
 mod watch;
 
-use crate::backend::{Acquired, Backend, Cas, Held, HoldRequest, Holder, LockId, Snapshot};
+use crate::backend::{
+    Acquired, Backend, Cas, Held, HoldRequest, Holder, LockId, NamespaceChange, Snapshot,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::key::Key;
 use async_trait::async_trait;
@@ -115,6 +117,16 @@ impl RedisBackend {
             meta: base(":meta"),
             state: base(":state"),
         }
+    }
+
+    /// The user key of a lock or state key of this namespace (`<prefix>{<key>}:lock`).
+    fn user_key(&self, raw: &[u8]) -> Option<String> {
+        let s = std::str::from_utf8(raw).ok()?;
+        let inner = s.strip_prefix(self.prefix.as_str())?.strip_prefix('{')?;
+        let inner = inner
+            .strip_suffix("}:lock")
+            .or_else(|| inner.strip_suffix("}:state"))?;
+        Some(inner.to_owned())
     }
 
     fn err(&self, op: &str, key: &Key, e: impl Into<crate::error::BoxError>) -> Error {
@@ -408,6 +420,55 @@ impl Backend for RedisBackend {
         Ok(watch::snapshots(notices, reader))
     }
 
+    async fn list(&self, prefix: &str) -> Result<Vec<Key>> {
+        let op = "listing keys";
+        let fail = |e: redis::RedisError| Error::backend(&self.server, op, None, e);
+        if matches!(self.conn, Conn::Cluster(_)) {
+            return Err(Error::new(
+                ErrorKind::InvalidArgument,
+                format!(
+                    "listing keys is not supported on a Redis Cluster ({}) yet; read single keys \
+                     with get, or list on each master with redis-cli --scan",
+                    self.server
+                ),
+            ));
+        }
+        // Lock keys exist while held, state keys while there is state; the meta hash outlives
+        // both (it keeps the fencing counter), so it does not say whether a key is in use.
+        let pattern = format!("{}{{{}*", glob_escape(&self.prefix), glob_escape(prefix));
+        let mut conn = self.conn.clone();
+        let mut cursor: u64 = 0;
+        let mut found = std::collections::BTreeSet::new();
+        loop {
+            let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(fail)?;
+            for raw in batch {
+                if let Some(k) = self.user_key(&raw) {
+                    found.insert(k);
+                }
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        Ok(found
+            .into_iter()
+            .filter_map(|k| Key::new(&k).ok())
+            .collect())
+    }
+
+    async fn watch_all(&self) -> Result<BoxStream<'static, Result<NamespaceChange>>> {
+        Ok(watch::all_changes(self.feeds.subscribe_all()))
+    }
+
     async fn close(&self) {
         self.feeds.close();
         self.conn.close();
@@ -467,6 +528,18 @@ pub(crate) fn notice_snapshot(payload: &[u8]) -> Option<(Key, Snapshot)> {
         _ => return None,
     };
     Some((key, snap))
+}
+
+/// Escapes the glob characters of a `SCAN MATCH` pattern.
+fn glob_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn validate_namespace(ns: &str) -> Result<()> {
@@ -536,6 +609,12 @@ mod tests {
         assert_eq!(freed, Snapshot::empty(10));
         assert!(notice_snapshot(b"garbage").is_none());
         assert!(notice_snapshot(b"1\nX\n\nk").is_none());
+    }
+
+    #[test]
+    fn scan_patterns_match_glob_characters_literally() {
+        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+        assert_eq!(glob_escape("plain/key"), "plain/key");
     }
 
     #[test]

@@ -770,6 +770,35 @@ static void observe_leader_changes(void) {
   fl_client_free(&c);
 }
 
+static void stats_count_what_happened(void) {
+  fl_client *c = connect_default();
+  const char *key = "c/stats";
+  fl_stats before = {0}, s = {0};
+  OK(fl_client_stats(c, &before, &err));
+  fl_lock *a = NULL, *b = NULL;
+  for (int i = 0; i < 3; i++) {
+    OK(fl_acquire(c, key, 1000, NULL, NULL, &a, &err));
+    OK(fl_release(c, a, NULL, 0, NULL, &err));
+    fl_lock_free(&a);
+  }
+  OK(fl_acquire(c, key, 1000, NULL, NULL, &a, &err));
+  CHECK(fl_try_acquire(c, key, NULL, &b, NULL) == FL_HELD);
+  CHECK(fl_acquire(c, key, 50, NULL, NULL, &b, NULL) == FL_TIMEOUT);
+  OK(fl_release(c, a, NULL, 0, NULL, &err));
+  fl_lock_free(&a);
+  OK(fl_client_stats(c, &s, &err));
+  CHECK(s.acquisitions - before.acquisitions == 4);
+  CHECK(s.try_misses - before.try_misses == 1);
+  CHECK(s.timeouts - before.timeouts == 1);
+  CHECK(s.wait.count - before.wait.count == 4);
+  CHECK(s.hold.count - before.hold.count == 4);
+  CHECK(s.hold.max_us > 0 && s.hold.total_us >= s.hold.max_us);
+  CHECK(s.locks_lost == before.locks_lost);
+  EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(c, NULL, &err));
+  EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(NULL, &s, &err));
+  fl_client_free(&c);
+}
+
 static void memory_backend(void) {
   fl_client_options o = {0};
   o.url = "memory://";
@@ -812,6 +841,7 @@ int main(void) {
   RUN(use_after_close);
   RUN(leader_election);
   RUN(observe_leader_changes);
+  RUN(stats_count_what_happened);
   RUN(memory_backend);
   return SUMMARY();
 }

@@ -100,6 +100,18 @@ int main() {
     CHECK(!info.holder);
   });
 
+  run("stats_count_acquisitions_misses_and_timeouts", [] {
+    auto c = connect();
+    for (int i = 0; i < 3; i++) CHECK(c.acquire("cpp/stats", 2s).release());
+    auto held = c.acquire("cpp/stats", 2s);
+    CHECK(!c.try_acquire("cpp/stats"));
+    CHECK(throws<fencelock::TimeoutError>([&] { c.acquire("cpp/stats", 50ms); }, FL_TIMEOUT));
+    CHECK(held.release());
+    fl_stats s = c.stats();
+    CHECK(s.acquisitions == 4 && s.try_misses == 1 && s.timeouts == 1);
+    CHECK(s.hold.count == 4 && s.wait.count == 4 && s.locks_lost == 0);
+  });
+
   run("errors_are_typed_exceptions", [] {
     auto c = connect();
     auto held = c.acquire("cpp/errors", 2s);

@@ -7,7 +7,7 @@
 
 use super::connection::Notices;
 use super::{notice_snapshot, Reader};
-use crate::backend::Snapshot;
+use crate::backend::{NamespaceChange, Snapshot};
 use crate::error::Result;
 use crate::key::Key;
 use futures::stream::{BoxStream, StreamExt};
@@ -32,6 +32,8 @@ pub(crate) enum Notice {
 #[derive(Default)]
 struct Inner {
     listeners: HashMap<Key, broadcast::Sender<Notice>>,
+    /// Listeners to every key's notices (namespace watches), while there are any.
+    all: Option<broadcast::Sender<NamespaceChange>>,
     task: Option<tokio::task::JoinHandle<()>>,
     closed: bool,
 }
@@ -63,6 +65,22 @@ impl Feeds {
             .entry(key.clone())
             .or_insert_with(|| broadcast::channel(BUFFER).0)
             .subscribe();
+        self.start(&mut inner);
+        Ok(rx)
+    }
+
+    /// Listens for notices about every key of the namespace.
+    pub fn subscribe_all(&self) -> broadcast::Receiver<NamespaceChange> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let rx = inner
+            .all
+            .get_or_insert_with(|| broadcast::channel(BUFFER * 16).0)
+            .subscribe();
+        self.start(&mut inner);
+        rx
+    }
+
+    fn start(&self, inner: &mut Inner) {
         if inner.task.is_none() && !inner.closed {
             inner.task = Some(tokio::spawn(listen(
                 self.source.clone(),
@@ -71,7 +89,6 @@ impl Feeds {
                 self.inner.clone(),
             )));
         }
-        Ok(rx)
     }
 
     pub fn close(&self) {
@@ -81,13 +98,21 @@ impl Feeds {
             t.abort();
         }
         inner.listeners.clear();
+        inner.all = None;
     }
 }
 
 fn notify_all(inner: &Mutex<Inner>) {
-    let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+    let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
     for tx in inner.listeners.values() {
         let _ = tx.send(Notice::Resync);
+    }
+    if inner
+        .all
+        .as_ref()
+        .is_some_and(|all| all.send(NamespaceChange::Resync).is_err())
+    {
+        inner.all = None;
     }
 }
 
@@ -117,9 +142,15 @@ async fn listen(source: Notices, channel: String, server: String, inner: Arc<Mut
                             tracing::debug!(server = %server, "ignoring a malformed notice");
                             continue;
                         };
-                        let inner = inner.lock().unwrap_or_else(|p| p.into_inner());
+                        let mut inner = inner.lock().unwrap_or_else(|p| p.into_inner());
                         if let Some(tx) = inner.listeners.get(&key) {
-                            let _ = tx.send(Notice::Changed(snap));
+                            let _ = tx.send(Notice::Changed(snap.clone()));
+                        }
+                        let gone = inner.all.as_ref().is_some_and(|all| {
+                            all.send(NamespaceChange::Changed(key, snap)).is_err()
+                        });
+                        if gone {
+                            inner.all = None;
                         }
                     }
                 }
@@ -152,5 +183,19 @@ pub(crate) fn snapshots(
             Some((snap, (notices, reader, false)))
         },
     )
+    .boxed()
+}
+
+/// The namespace's notices as a stream; `Resync` when some may have been missed.
+pub(crate) fn all_changes(
+    rx: broadcast::Receiver<NamespaceChange>,
+) -> BoxStream<'static, Result<NamespaceChange>> {
+    futures::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await {
+            Ok(c) => Some((Ok(c), rx)),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some((Ok(NamespaceChange::Resync), rx)),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    })
     .boxed()
 }
