@@ -2,6 +2,7 @@
 //! one KV entry per key holds lock and state, every write is a compare-and-set on the key's
 //! last revision, and the fencing token is the stream sequence of the acquiring write.
 
+mod cas_error;
 mod entry;
 mod key_codec;
 
@@ -172,7 +173,7 @@ impl NatsBackend {
             .await
         {
             Ok(rev) => Ok(Cas::Done(rev)),
-            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(Cas::Conflict),
+            Err(e) if cas_error::is_refused_cas(&e) => Ok(Cas::Conflict),
             Err(e) => Err(self.err(op, key, e)),
         }
     }
