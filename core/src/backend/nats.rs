@@ -5,6 +5,7 @@
 mod cas_error;
 mod entry;
 mod key_codec;
+mod leader_read;
 
 use crate::backend::{Acquired, Backend, Cas, Held, HoldRequest, Holder, Snapshot};
 use crate::error::{Error, ErrorKind, Result};
@@ -212,6 +213,14 @@ impl Backend for NatsBackend {
             Ok(None) => Ok(Snapshot::empty(0)),
             Ok(Some(e)) => to_snapshot(&self.server, key, e),
             Err(e) => Err(self.err("reading", key, e)),
+        }
+    }
+
+    async fn load_authoritative(&self, key: &Key) -> Result<Snapshot> {
+        match leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str())).await {
+            Ok(None) => Ok(Snapshot::empty(0)),
+            Ok(Some(e)) => to_snapshot(&self.server, key, e),
+            Err(e) => Err(self.err("reading from the stream leader", key, e)),
         }
     }
 
