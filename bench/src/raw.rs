@@ -44,8 +44,13 @@ pub struct Raw {
 }
 
 impl Raw {
-    /// Creates the bucket `bucket` (replacing a leftover of an earlier run).
-    pub async fn create(client: async_nats::Client, bucket: &str) -> Res<Arc<Raw>> {
+    /// Creates the bucket `bucket` with `replicas` stream replicas (replacing a leftover of an
+    /// earlier run).
+    pub async fn create(
+        client: async_nats::Client,
+        bucket: &str,
+        replicas: usize,
+    ) -> Res<Arc<Raw>> {
         let js = jetstream::new(client);
         let _ = js.delete_key_value(bucket).await;
         let kv = js
@@ -54,7 +59,7 @@ impl Raw {
                 description: "fencelock-bench raw baseline".into(),
                 history: 1,
                 storage: jetstream::stream::StorageType::File,
-                num_replicas: 1,
+                num_replicas: replicas,
                 ..Default::default()
             })
             .await?;
