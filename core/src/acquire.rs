@@ -105,8 +105,9 @@ pub(crate) async fn acquire(
 /// causes, both of replicated stores: a replica that lags answered the read (NATS direct gets
 /// are served by any replica), or the write that beat us is agreed on by the cluster but not yet
 /// applied (a replicated NATS stream refuses a compare-and-set while another write of the key
-/// is in flight). Retrying the compare-and-set on that revision would fail again, and a blind
-/// sleep would add its whole length to every handoff. So we first ask the copy that decided
+/// is in flight; the backend re-sends it for a while, and counts it as a conflict only when
+/// that write stays in flight longer). Retrying the compare-and-set on that revision would fail
+/// again, and a blind sleep would add its whole length to every handoff. So we first ask the copy that decided
 /// the conflict (the stream leader), which has applied every write it acknowledged; if it has
 /// not applied the winning write yet, the change feed delivers that write the moment it is
 /// applied, so we wait on the feed rather than sleep, bounded by a doubling timer (2..200 ms)

@@ -168,15 +168,10 @@ impl NatsBackend {
 
     /// One compare-and-set write of a whole entry.
     async fn write(&self, op: &str, key: &Key, expect: u64, value: Bytes) -> Result<Cas<u64>> {
-        match self
-            .kv
-            .update(key_codec::encode(key.as_str()), value, expect)
+        let subject = key_codec::encode(key.as_str());
+        cas_error::settle(|| self.kv.update(subject.as_str(), value.clone(), expect))
             .await
-        {
-            Ok(rev) => Ok(Cas::Done(rev)),
-            Err(e) if cas_error::is_refused_cas(&e) => Ok(Cas::Conflict),
-            Err(e) => Err(self.err(op, key, e)),
-        }
+            .map_err(|e| self.err(op, key, e))
     }
 }
 
