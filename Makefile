@@ -8,7 +8,7 @@ export FENCELOCK_NATS_SERVER ?= $(abspath $(VENV)/bin/nats-server)
 RUST_PACKAGES := -p fencelock -p fencelock-testkit -p fencelock-demo -p fencelock-bench \
 	-p fencelock-fault-tests -p fencelock-soak -p fencelock-cli
 
-.PHONY: setup demo test lint test-rust bench soak clean
+.PHONY: setup demo test lint test-rust bench bench-r3 soak clean
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -41,6 +41,10 @@ test-rust: setup
 
 bench: setup
 	cargo run --release -p fencelock-bench -- --backend all
+
+# W1-W4 on R3 buckets of a 3-node NATS cluster the bench starts (fencelock and raw alike).
+bench-r3: setup
+	cargo run --release -p fencelock-bench -- --replicas 3 --only W1,W2,W3,W4
 
 # Memory under churn: every binding on every backend, RSS at 10 % and 100 % of 200 000 cycles
 # per row (about 15 minutes). SOAK_ARGS="--only rust,node --backend memory" for a part of it.

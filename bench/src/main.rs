@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p fencelock-bench -- [--backend nats|redis|all] [--quick] [--only W1,W3]
 //!     [--url nats://...] [--redis-url redis://...] [--redis-fsync everysec|always|off] [--check]
+//!     [--replicas 3]
 //! ```
 //!
 //! Without `--url` it starts its own nats-server (the project's `.venv/bin/nats-server`, see
@@ -12,13 +13,15 @@
 //! `--redis-fsync`). Ratios compare against raw rounds interleaved with the workload's rounds
 //! (alternating which goes first), so that load from elsewhere on the machine hits both alike.
 
+mod nats_target;
 mod raw;
 mod raw_redis;
 mod scale;
 mod workloads;
 
 use fencelock::Client;
-use fencelock_testkit::{NatsServer, RedisServer};
+use fencelock_testkit::RedisServer;
+use nats_target::Target;
 use raw::{Raw, RawHandoff, RawKey};
 use raw_redis::{RedisHandoff, RedisRaw};
 use scale::ScaleResult;
@@ -36,7 +39,7 @@ const W2_TASKS: usize = 8;
 const USAGE: &str =
     "usage: fencelock-bench [--backend nats|redis|all] [--quick] [--only W1,W2,W3,W4,W5]
                        [--url nats://host:port] [--redis-url redis://host:port]
-                       [--redis-fsync everysec|always|off] [--check]
+                       [--redis-fsync everysec|always|off] [--check] [--replicas 3]
   --backend      the store(s) to measure (default nats); all = nats, then redis, one table each
   --quick        short runs, for smoke testing (W5 then uses 2 000 locks with a 3 s lease)
   --only         run only these workloads
@@ -47,7 +50,9 @@ const USAGE: &str =
                  AOF on, fsync once a second, Redis's own AOF default and like nats-server's
                  periodic sync), always (fsync before every reply, as the testkit's durability
                  tests run it) or off (no AOF)
-  --check        exit with status 1 when a figure misses its target";
+  --check        exit with status 1 when a figure misses its target
+  --replicas     NATS stream replicas of both buckets (default 1); above 1 without --url the
+                 bench starts a 3-node cluster";
 
 /// The stores the bench can measure.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -74,6 +79,7 @@ struct Args {
     redis_url: Option<String>,
     redis_fsync: String,
     check: bool,
+    replicas: usize,
 }
 
 impl Args {
@@ -91,6 +97,7 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         redis_url: None,
         redis_fsync: "everysec".into(),
         check: false,
+        replicas: 1,
     };
     while let Some(arg) = it.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -108,6 +115,13 @@ fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--check" => a.check = true,
             "--url" | "--nats-url" => a.url = Some(value("--url")?),
             "--redis-url" => a.redis_url = Some(value("--redis-url")?),
+            "--replicas" => {
+                let v = value("--replicas")?;
+                a.replicas = match v.parse::<usize>() {
+                    Ok(n @ 1..=5) => n,
+                    _ => return Err(format!("--replicas takes 1 to 5, not {v:?}\n{USAGE}")),
+                };
+            }
             "--redis-fsync" => {
                 let v = value("--redis-fsync")?.to_ascii_lowercase();
                 if !["everysec", "always", "off"].contains(&v.as_str()) {
@@ -266,7 +280,7 @@ impl RawStore {
     async fn handoff(&self, url: &str, settle: Duration) -> Res<AnyHandoff> {
         Ok(match self {
             RawStore::Nats { raw, .. } => {
-                let other = Raw::bind(async_nats::connect(url).await?, raw.bucket()).await?;
+                let other = Raw::bind(nats_target::connect_raw(url).await?, raw.bucket()).await?;
                 AnyHandoff::Nats(Box::new(
                     RawHandoff::new([raw.clone(), other], "w3", settle).await?,
                 ))
@@ -866,29 +880,25 @@ async fn run_nats(args: &Args) -> Res<bool> {
     let begun = Instant::now();
     let plan = Plan::new(args.quick);
     // Keep the server alive until the end of the run (dropping it kills it).
-    let (_server, url) = match &args.url {
-        Some(u) => (None, u.clone()),
-        None => {
-            let s = NatsServer::try_start()?;
-            let u = s.url();
-            (Some(s), u)
-        }
-    };
-    let nc = async_nats::connect(url.as_str()).await?;
+    let (target, url) = Target::start(args.url.as_deref(), args.replicas)?;
+    let nc = nats_target::connect_raw(&url).await?;
     let version = nc.server_info().version.clone();
     let unique = unique();
     let namespace = format!("fencelock_bench_{unique}");
-    let raw = Raw::create(nc.clone(), &format!("fencelock_bench_raw_{unique}")).await?;
+    let raw = Raw::create(
+        nc.clone(),
+        &format!("fencelock_bench_raw_{unique}"),
+        args.replicas,
+    )
+    .await?;
+    nats_target::create_namespace(&url, &namespace, args.replicas).await?;
     let seq = raw.keys("seq-", KEYS).await?;
     let par = raw.keys("par-", KEYS).await?;
     println!(
-        "fencelock-bench{} (nats): nats-server {version} at {url}{}; {} cores",
+        "fencelock-bench{} (nats): nats-server {version} at {url}{}; R{} buckets; {} cores",
         if args.quick { " --quick" } else { "" },
-        if args.url.is_none() {
-            " (started by the bench)"
-        } else {
-            ""
-        },
+        target.describe(),
+        args.replicas,
         cores()
     );
     let mut b = Bench {

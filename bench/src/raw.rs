@@ -17,7 +17,12 @@
 //!    expects) is kept. `delete_expect_revision` throws that ack away and returns `()`.
 //!
 //! A DEL marker rather than a purge: a purge is a roll-up, which makes the server do more.
-//! The bucket is configured like fencelock's (history 1, file storage, one replica).
+//! The bucket is configured like fencelock's (history 1, file storage, replicas as asked).
+//!
+//! On a replicated bucket the stream leader may refuse a write with error code 10164 ("wrong
+//! last sequence", no number) for a moment after acknowledging the writer's previous write of
+//! the key, whose in-flight mark it clears only after the acknowledgement. Any correct client
+//! sends the same write again then, as fencelock does, so the raw baseline does too.
 
 use crate::Res;
 use async_nats::jetstream::{self, kv};
@@ -44,8 +49,13 @@ pub struct Raw {
 }
 
 impl Raw {
-    /// Creates the bucket `bucket` (replacing a leftover of an earlier run).
-    pub async fn create(client: async_nats::Client, bucket: &str) -> Res<Arc<Raw>> {
+    /// Creates the bucket `bucket` with `replicas` stream replicas (replacing a leftover of an
+    /// earlier run).
+    pub async fn create(
+        client: async_nats::Client,
+        bucket: &str,
+        replicas: usize,
+    ) -> Res<Arc<Raw>> {
         let js = jetstream::new(client);
         let _ = js.delete_key_value(bucket).await;
         let kv = js
@@ -54,7 +64,7 @@ impl Raw {
                 description: "fencelock-bench raw baseline".into(),
                 history: 1,
                 storage: jetstream::stream::StorageType::File,
-                num_replicas: 1,
+                num_replicas: replicas,
                 ..Default::default()
             })
             .await?;
@@ -107,11 +117,13 @@ impl Raw {
 
     /// A raw create of `k` (expecting its tombstone), returning the new revision.
     async fn create_key(&self, k: &str, expect: u64) -> Res<u64> {
-        Ok(self
-            .kv
-            .update(k, Bytes::from_static(VALUE), expect)
-            .await
-            .map_err(|e| format!("raw create of {k}: {e}"))?)
+        let mut tries = 0;
+        loop {
+            match self.kv.update(k, Bytes::from_static(VALUE), expect).await {
+                Err(e) if refused_in_flight(&e) && next_try(&mut tries).await => continue,
+                r => return Ok(r.map_err(|e| format!("raw create of {k}: {e}"))?),
+            }
+        }
     }
 
     /// One raw lock cycle: create expecting the tombstone, then compare-and-delete.
@@ -129,13 +141,22 @@ impl Raw {
             async_nats::header::NATS_EXPECTED_LAST_SUBJECT_SEQUENCE,
             rev.to_string().as_str(),
         );
-        let ack = self
-            .js
-            .publish_with_headers(format!("$KV.{}.{name}", self.bucket), headers, Bytes::new())
-            .await?
-            .await
-            .map_err(|e| format!("raw compare-and-delete of {name}: {e}"))?;
-        Ok(ack.sequence)
+        let subject = format!("$KV.{}.{name}", self.bucket);
+        let mut tries = 0;
+        loop {
+            let ack = self
+                .js
+                .publish_with_headers(subject.clone(), headers.clone(), Bytes::new())
+                .await?
+                .await;
+            match ack {
+                Err(e) if refused_in_flight(&e) && next_try(&mut tries).await => continue,
+                r => {
+                    let ack = r.map_err(|e| format!("raw compare-and-delete of {name}: {e}"))?;
+                    return Ok(ack.sequence);
+                }
+            }
+        }
     }
 
     /// Sequential cycles for `d`, rotating over `keys`. Returns (cycles, elapsed).
@@ -261,5 +282,31 @@ impl RawHandoff {
             .delete_expect(&self.key, self.held)
             .await?;
         Ok(())
+    }
+}
+
+/// Whether the stream leader refused a write while a write of the key was in flight (10164).
+fn refused_in_flight(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(s) = source {
+        if let Some(api) = s.downcast_ref::<jetstream::Error>() {
+            return api.error_code() == jetstream::ErrorCode::STREAM_WRONG_LAST_SEQUENCE_CONSTANT;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// Pauses before the next try of a write refused in flight (0, 1, 2 … 64 ms, as fencelock);
+/// false when the tries are used up.
+async fn next_try(tries: &mut u32) -> bool {
+    *tries += 1;
+    match *tries {
+        1 => true,
+        2..=8 => {
+            tokio::time::sleep(Duration::from_millis(1 << (*tries - 2))).await;
+            true
+        }
+        _ => false,
     }
 }

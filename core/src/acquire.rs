@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use take::take;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 
-/// Pause when a read keeps returning a revision a compare-and-set already found stale.
+/// Bounds of the wait for the change feed when even the authoritative read returns a revision
+/// a compare-and-set already found stale; doubling from the first to the second.
 const CONFLICT_BACKOFF_MIN: Duration = Duration::from_millis(2);
 const CONFLICT_BACKOFF_MAX: Duration = Duration::from_millis(200);
 
@@ -67,10 +68,10 @@ pub(crate) async fn acquire(
                         }
                     }
                     if obs.seen.revision == failed && obs.takeable() {
-                        // A lagging replica served the revision that just failed: give it time
-                        // instead of spinning on read + compare-and-set.
-                        tokio::time::sleep(backoff).await;
-                        backoff = (backoff * 2).min(CONFLICT_BACKOFF_MAX);
+                        move_past_stale(&mut obs, failed, &mut backoff, opts.deadline).await?;
+                    }
+                    if opts.deadline.is_some_and(|d| Instant::now() >= d) {
+                        return Err(timeout_error(&key, "acquiring", Some(started.elapsed())));
                     }
                     continue;
                 }
@@ -105,6 +106,35 @@ pub(crate) async fn acquire(
             }
         }
     }
+}
+
+/// After a conflict, the read served the very revision the compare-and-set found stale. Two
+/// causes, both of replicated stores: a replica that lags answered the read (NATS direct gets
+/// are served by any replica), or the write that beat us is agreed on by the cluster but not yet
+/// applied (a replicated NATS stream refuses a compare-and-set while another write of the key
+/// is in flight; the backend re-sends it for a while, and counts it as a conflict only when
+/// that write stays in flight longer). Retrying the compare-and-set on that revision would fail
+/// again, and a blind sleep would add its whole length to every handoff. So we first ask the copy that decided
+/// the conflict (the stream leader), which has applied every write it acknowledged; if it has
+/// not applied the winning write yet, the change feed delivers that write the moment it is
+/// applied, so we wait on the feed rather than sleep, bounded by a doubling timer (2..200 ms)
+/// because feeds are hints and may miss it. Each round costs a read and a bounded wait: never
+/// an error, never a busy loop.
+async fn move_past_stale(
+    obs: &mut Observer,
+    failed: u64,
+    backoff: &mut Duration,
+    deadline: Option<Instant>,
+) -> Result<()> {
+    obs.reload_authoritative().await?;
+    if obs.seen.revision != failed || !obs.takeable() {
+        return Ok(());
+    }
+    let bound = Instant::now() + *backoff;
+    obs.wait_change(Some(deadline.map_or(bound, |d| d.min(bound))))
+        .await?;
+    *backoff = (*backoff * 2).min(CONFLICT_BACKOFF_MAX);
+    Ok(())
 }
 
 /// Waits (or, for try-acquire, checks) for this client's turn at `key`.

@@ -372,6 +372,14 @@ impl Observer {
         self.saw(snap);
         Ok(())
     }
+
+    /// Re-reads the key from the copy that decides compare-and-sets (after a plain read served
+    /// a revision that a compare-and-set had just found stale).
+    pub async fn reload_authoritative(&mut self) -> Result<()> {
+        let snap = self.registry.backend.load_authoritative(&self.key).await?;
+        self.saw(snap);
+        Ok(())
+    }
 }
 
 async fn sleep_until_opt(t: Option<Instant>) {

@@ -3,7 +3,8 @@
 // redis-server (FENCELOCK_REDIS_SERVER or `redis-server` on PATH, e.g. Debian's package).
 
 import { spawn, spawnSync } from 'node:child_process'
-import { createServer } from 'node:net'
+import { connect as tcpConnect, createServer } from 'node:net'
+import { randomUUID } from 'node:crypto'
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -62,14 +63,86 @@ function stopper (proc, dir) {
   }
 }
 
-/** Starts nats-server; resolves { url, stop() } once it listens. */
-export async function startNats () {
+/** Starts nats-server (`args` adds options); resolves { url, port, stop() } once it listens. */
+export async function startNats (args = []) {
   const dir = mkdtempSync(path.join(tmpdir(), 'fencelock-node-nats-'))
-  const proc = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir], {
+  const proc = spawn(natsServerBinary(), ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir, ...args], {
     stdio: ['ignore', 'ignore', 'pipe']
   })
   const m = await waitForLine(proc, 'stderr', /Listening for client connections on 127\.0\.0\.1:(\d+)/, 'nats-server')
-  return { url: `nats://127.0.0.1:${m[1]}`, stop: stopper(proc, dir) }
+  return { url: `nats://127.0.0.1:${m[1]}`, port: Number(m[1]), stop: stopper(proc, dir) }
+}
+
+// One request over the NATS text protocol (a readiness probe needing no client library).
+function natsRequest (port, subject, payload) {
+  return new Promise((resolve, reject) => {
+    const sock = tcpConnect(port, '127.0.0.1')
+    const inbox = '_INBOX.fencelock_node_probe'
+    let buf = Buffer.alloc(0)
+    let greeted = false
+    const timer = setTimeout(() => { sock.destroy(); reject(new Error('no reply within 3 s')) }, 3000)
+    const done = (fn, v) => { clearTimeout(timer); sock.destroy(); fn(v) }
+    sock.on('error', (e) => done(reject, e))
+    sock.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk])
+      for (;;) {
+        const eol = buf.indexOf('\r\n')
+        if (eol < 0) return
+        const line = buf.subarray(0, eol).toString()
+        if (line.startsWith('MSG ')) {
+          const len = Number(line.split(' ').at(-1))
+          if (buf.length < eol + 2 + len + 2) return
+          return done(resolve, buf.subarray(eol + 2, eol + 2 + len).toString())
+        }
+        buf = buf.subarray(eol + 2)
+        if (line.startsWith('-ERR')) return done(reject, new Error(line))
+        if (line === 'PING') sock.write('PONG\r\n')
+        if (line.startsWith('INFO ') && !greeted) {
+          greeted = true
+          sock.write(`CONNECT {"verbose":false,"pedantic":false}\r\nSUB ${inbox} 1\r\n` +
+            `PUB ${subject} ${inbox} ${Buffer.byteLength(payload)}\r\n${payload}\r\n`)
+        }
+      }
+    })
+  })
+}
+
+/**
+ * Three routed nats-servers with JetStream, ready once they can place an R3 stream; resolves
+ * { url (comma-separated), urls, stop() }.
+ */
+export async function startNatsCluster () {
+  const name = `flnode${randomUUID().slice(0, 8)}`
+  const routes = [await freePort(), await freePort(), await freePort()]
+  const nodes = []
+  try {
+    for (const [i, route] of routes.entries()) {
+      const peers = routes.filter((p) => p !== route).map((p) => `nats://127.0.0.1:${p}`).join(',')
+      nodes.push(await startNats(['-n', `n${i + 1}`, '--cluster_name', name, '--cluster', `nats://127.0.0.1:${route}`, '--routes', peers]))
+    }
+    const deadline = Date.now() + 30_000
+    for (let last = ''; ;) {
+      const probe = `fencelock_node_probe_${randomUUID().slice(0, 8)}`
+      const config = JSON.stringify({ name: probe, subjects: [`${probe}.>`], num_replicas: 3, storage: 'memory' })
+      try {
+        const reply = JSON.parse(await natsRequest(nodes[0].port, `$JS.API.STREAM.CREATE.${probe}`, config))
+        if (!reply.error) {
+          await natsRequest(nodes[0].port, `$JS.API.STREAM.DELETE.${probe}`, '')
+          break
+        }
+        last = JSON.stringify(reply.error)
+      } catch (e) {
+        last = e.message
+      }
+      if (Date.now() > deadline) throw new Error(`the nats-server cluster could not place an R3 stream in 30 s: ${last}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const urls = nodes.map((n) => n.url)
+    return { url: urls.join(','), urls, stop: () => Promise.all(nodes.map((n) => n.stop())) }
+  } catch (e) {
+    await Promise.all(nodes.map((n) => n.stop()))
+    throw e
+  }
 }
 
 function freePort () {

@@ -1,7 +1,7 @@
 //! A `nats-server` child process with JetStream, killed on drop.
 
 use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -48,7 +48,7 @@ impl NatsServer {
     fn try_start_with(extra: &[&str]) -> Result<NatsServer, String> {
         let store = tempfile::tempdir().map_err(|e| format!("temp dir for JetStream: {e}"))?;
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
-        let (child, port, version) = spawn(&store, None, &extra)?;
+        let (child, port, version) = spawn(store.path(), None, &extra)?;
         Ok(NatsServer {
             child: Some(child),
             extra,
@@ -66,8 +66,8 @@ impl NatsServer {
     /// Kills the server (SIGKILL, like a crash) and starts it again on the same port and store.
     pub fn restart(&mut self) {
         self.stop();
-        let (child, port, _) =
-            spawn(&self.store, Some(self.port), &self.extra).unwrap_or_else(|e| panic!("{e}"));
+        let (child, port, _) = spawn(self.store.path(), Some(self.port), &self.extra)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(port, self.port);
         self.child = Some(child);
     }
@@ -87,8 +87,10 @@ impl Drop for NatsServer {
     }
 }
 
-fn spawn(
-    store: &tempfile::TempDir,
+/// Starts nats-server with JetStream storing in `store` on `port` (`None`: a free one) and waits
+/// for it to be ready; returns the child, its client port and its version.
+pub(crate) fn spawn(
+    store: &Path,
     port: Option<u16>,
     extra: &[String],
 ) -> Result<(Child, u16, String), String> {
@@ -96,7 +98,7 @@ fn spawn(
     let port_arg = port.map(|p| p.to_string()).unwrap_or_else(|| "-1".into());
     let mut child = Command::new(&bin)
         .args(["-a", "127.0.0.1", "-p", &port_arg, "-js", "-sd"])
-        .arg(store.path())
+        .arg(store)
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

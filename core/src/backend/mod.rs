@@ -175,6 +175,12 @@ pub trait Backend: Send + Sync + 'static {
     /// Reads the current snapshot of `key`.
     async fn load(&self, key: &Key) -> Result<Snapshot>;
 
+    /// Reads `key` from the copy that decides compare-and-sets (a replicated store's leader),
+    /// for when [`load`](Backend::load) served a revision a compare-and-set just found stale.
+    async fn load_authoritative(&self, key: &Key) -> Result<Snapshot> {
+        self.load(key).await
+    }
+
     /// Takes the lock if `seen` is still the key's current revision, carrying `seen.state` over.
     /// `seen` may be free, or held by a holder the caller has seen unchanged for a full lease.
     async fn acquire(

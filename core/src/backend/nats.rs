@@ -2,8 +2,10 @@
 //! one KV entry per key holds lock and state, every write is a compare-and-set on the key's
 //! last revision, and the fencing token is the stream sequence of the acquiring write.
 
+mod cas_error;
 mod entry;
 mod key_codec;
+mod leader_read;
 mod server_clock;
 
 use crate::backend::{
@@ -184,15 +186,10 @@ impl NatsBackend {
 
     /// One compare-and-set write of a whole entry.
     async fn write(&self, op: &str, key: &Key, expect: u64, value: Bytes) -> Result<Cas<u64>> {
-        match self
-            .kv
-            .update(key_codec::encode(key.as_str()), value, expect)
+        let subject = key_codec::encode(key.as_str());
+        cas_error::settle(|| self.kv.update(subject.as_str(), value.clone(), expect))
             .await
-        {
-            Ok(rev) => Ok(Cas::Done(rev)),
-            Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => Ok(Cas::Conflict),
-            Err(e) => Err(self.err(op, key, e)),
-        }
+            .map_err(|e| self.err(op, key, e))
     }
 }
 
@@ -240,6 +237,14 @@ impl Backend for NatsBackend {
                 })
             }
             Err(e) => Err(self.err("reading", key, e)),
+        }
+    }
+
+    async fn load_authoritative(&self, key: &Key) -> Result<Snapshot> {
+        match leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str())).await {
+            Ok(None) => Ok(Snapshot::empty(0)),
+            Ok(Some(e)) => to_snapshot(&self.server, key, e),
+            Err(e) => Err(self.err("reading from the stream leader", key, e)),
         }
     }
 

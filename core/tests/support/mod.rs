@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-pub use fencelock_testkit::{NatsServer, RedisCluster, RedisServer};
+pub use fencelock_testkit::{NatsCluster, NatsServer, RedisCluster, RedisServer};
 
 /// A backend under test: a real server started for the test, or the in-process store.
 pub enum Fixture {
@@ -15,6 +15,9 @@ pub enum Fixture {
     /// A Redis Cluster shared by the tests running at the same time (starting one per test
     /// would double the suite's time), each with a namespace of its own.
     RedisCluster(Arc<RedisCluster>, String),
+    /// A three-node NATS cluster shared like the Redis Cluster; each test's bucket (its own
+    /// namespace) has three replicas, so writes go through the stream leader's consensus.
+    NatsR3(Arc<NatsCluster>, String),
     /// The memory store is process-wide, so each fixture gets its own namespace suffix.
     Memory(String),
 }
@@ -43,6 +46,10 @@ impl Fixture {
         Fixture::RedisCluster(cluster, unique("c"))
     }
 
+    pub fn nats_r3() -> Fixture {
+        Fixture::NatsR3(shared_nats_cluster(), unique("r"))
+    }
+
     pub fn builder(&self, ns: &str) -> fencelock::ClientBuilder {
         match self {
             Fixture::Nats(srv) => fencelock::Client::nats(&srv.url()).namespace(ns),
@@ -50,6 +57,9 @@ impl Fixture {
             Fixture::RedisCluster(c, id) => {
                 fencelock::Client::redis(&c.url()).namespace(format!("{ns}-{id}"))
             }
+            Fixture::NatsR3(c, id) => fencelock::Client::nats(&c.url())
+                .namespace(format!("{ns}-{id}"))
+                .replicas(3),
             Fixture::Memory(id) => fencelock::Client::memory().namespace(format!("{ns}-{id}")),
         }
     }
@@ -83,6 +93,14 @@ macro_rules! conformance {
                 }
             )*
         }
+        mod nats_r3 {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::support::Fixture::nats_r3()).await
+                }
+            )*
+        }
         mod memory {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -92,6 +110,18 @@ macro_rules! conformance {
             )*
         }
     };
+}
+
+/// The NATS cluster of the tests running at the same time: started by the first, stopped when
+/// the last one drops it.
+pub fn shared_nats_cluster() -> Arc<NatsCluster> {
+    static SHARED: Mutex<Weak<NatsCluster>> = Mutex::new(Weak::new());
+    let mut shared = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    shared.upgrade().unwrap_or_else(|| {
+        let c = Arc::new(NatsCluster::start());
+        *shared = Arc::downgrade(&c);
+        c
+    })
 }
 
 /// A process-wide unique suffix.
