@@ -10,10 +10,11 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 pub const HELP: &str = "\
-Without --force, the lock is freed only if its lease has lapsed. On Redis the store expires \
-leases itself, so a lock still present is alive and the break is refused at once. On NATS the \
-store keeps the entry, so fencelock watches it for up to one lease: a holder that renews in \
-that time is alive (refused, exit 73); one that does not is taken over and freed.
+Without --force, the lock is freed only if its lease has lapsed. Where the store's clock \
+decides (Redis; NATS 2.11 and later) a lock whose lease still runs is refused at once, and one \
+whose lease ended already reads as free. Clock-free NATS (older servers, or the clock-free \
+option) keeps no lease time, so fencelock watches the entry for up to one lease: a holder that \
+renews in that time is alive (refused, exit 73); one that does not is taken over and freed.
 
 With --force the holder is shown and you are asked to confirm (--yes skips the question; \
 without a terminal --yes is required). The holder's next renewal fails and its command (for \
