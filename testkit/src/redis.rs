@@ -57,7 +57,11 @@ impl RedisServer {
     }
 
     pub(crate) fn start_inner(extra: &[&str], tls: bool) -> RedisServer {
-        let dir = tempfile::tempdir().expect("temp dir for redis");
+        Self::try_start_inner(extra, tls).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub(crate) fn try_start_inner(extra: &[&str], tls: bool) -> Result<RedisServer, String> {
+        let dir = tempfile::tempdir().map_err(|e| format!("temp dir for redis: {e}"))?;
         let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let mut last = String::new();
         // Redis cannot pick its own port, so take a free one and retry if someone races us.
@@ -65,18 +69,18 @@ impl RedisServer {
             let port = free_port();
             match spawn(&dir, port, &extra, tls) {
                 Ok(child) => {
-                    return RedisServer {
+                    return Ok(RedisServer {
                         child: Some(child),
                         port,
                         dir,
                         extra,
                         tls,
-                    }
+                    })
                 }
                 Err(e) => last = e,
             }
         }
-        panic!("{last}")
+        Err(last)
     }
 
     /// `redis://127.0.0.1:<port>`, or `rediss://…` for a TLS server.

@@ -48,15 +48,17 @@ impl RedisCluster {
     }
 
     fn start_inner(masters: usize, tls: Option<(Vec<String>, Vec<String>)>) -> RedisCluster {
-        // The bus port defaults to port + 10000, which may be taken or out of range.
-        let bus_ports: Vec<u16> = (0..masters).map(|_| free_port()).collect();
         let mut c = RedisCluster {
             nodes: Vec::new(),
-            bus_ports: bus_ports.clone(),
+            bus_ports: Vec::new(),
             replicas: Vec::new(),
             tls,
         };
-        c.nodes = bus_ports.iter().map(|bus| c.start_node(*bus)).collect();
+        for _ in 0..masters {
+            let (node, bus) = c.start_node();
+            c.nodes.push(node);
+            c.bus_ports.push(bus);
+        }
         let nodes = &c.nodes;
         let addrs: Vec<String> = nodes
             .iter()
@@ -88,17 +90,30 @@ impl RedisCluster {
         c
     }
 
-    fn start_node(&self, bus: u16) -> RedisServer {
-        let bus = bus.to_string();
-        let mut args: Vec<&str> = node_args(&bus).to_vec();
-        match &self.tls {
-            None => RedisServer::start_with(&args),
-            Some((_, server)) => {
-                args.extend(server.iter().map(String::as_str));
-                args.extend(["--tls-cluster", "yes", "--tls-replication", "yes"]);
-                RedisServer::start_inner(&args, true)
+    /// Starts a cluster node and returns it with its bus port. The bus port defaults to port +
+    /// 10000, which may be taken or out of range, so each node gets a free one of its own; a
+    /// port taken between asking and binding (another test's connection) fails the start, so a
+    /// fresh pair of ports is tried then.
+    fn start_node(&self) -> (RedisServer, u16) {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let bus = free_port();
+            let bus_arg = bus.to_string();
+            let mut args: Vec<&str> = node_args(&bus_arg).to_vec();
+            let tls = match &self.tls {
+                None => false,
+                Some((_, server)) => {
+                    args.extend(server.iter().map(String::as_str));
+                    args.extend(["--tls-cluster", "yes", "--tls-replication", "yes"]);
+                    true
+                }
+            };
+            match RedisServer::try_start_inner(&args, tls) {
+                Ok(node) => return (node, bus),
+                Err(e) => last = e,
             }
         }
+        panic!("{last}")
     }
 
     fn cli_options(&self) -> &[String] {
@@ -113,7 +128,7 @@ impl RedisCluster {
     /// Adds a replica of master `i` and waits until it is in sync.
     pub fn add_replica(&mut self, i: usize) -> &RedisServer {
         let master = self.nodes[i].port;
-        let replica = self.start_node(free_port());
+        let (replica, _) = self.start_node();
         let id = self
             .cli(master, &["CLUSTER", "MYID"])
             .expect("CLUSTER MYID");
