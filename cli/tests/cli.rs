@@ -269,7 +269,17 @@ fn break_frees_a_lock_whose_holder_stopped_renewing() {
     }
     let now = b.json(&["get", "stuck", "--json"]);
     assert_eq!(now["held"], false, "{now}");
-    assert!(now["revision"].as_u64() > holder["token"].as_u64());
+    // The next holder's token is higher than the dead holder's.
+    let out = b.run(&["run", "stuck", "--", "sh", "-c", "echo $FENCELOCK_TOKEN"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let token: u64 = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a token");
+    assert!(
+        Some(token) > holder["token"].as_u64(),
+        "{token} after {holder}"
+    );
 }
 
 #[test]
