@@ -295,6 +295,8 @@ unsafe extern "C" fn on_immediate(
     DRIVER.with(|cell| {
         if let Some(driver) = cell.get() {
             driver.settle_ready(env);
+            // Nothing may be pending any more: stop keeping Node alive then.
+            driver.keep_alive_while_pending(env);
         }
     });
     ptr::null_mut()

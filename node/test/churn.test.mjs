@@ -3,6 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import v8 from 'node:v8'
 import vm from 'node:vm'
 import { MemoryDistributedLock } from '../index.mjs'
@@ -39,4 +41,18 @@ test('every call settles: no pending call is left after a burst of concurrent ca
   assert.equal(total.reduce((a, r) => a + r.value, 0), 1000)
   assert.equal(counts().pendingCalls, 0)
   await lock.close()
+})
+
+// The 257th call in a row that completes at once is settled after an event-loop turn; once it
+// is, nothing may keep Node running (a script whose last call was such a one hung at exit).
+test('a script whose last call was settled after a loop turn exits', () => {
+  const index = fileURLToPath(new URL('../index.mjs', import.meta.url))
+  const script = `
+    import { MemoryDistributedLock } from ${JSON.stringify(index)}
+    const lock = await MemoryDistributedLock.create({ namespace: 'exit', defaultLockDurationMs: 30000 })
+    for (let i = 0; i < 257; i++) await lock.get('k')
+    console.log('done')`
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 20_000, encoding: 'utf8' })
+  assert.equal(run.stdout.trim(), 'done', run.stderr)
+  assert.equal(run.status, 0, `exit status ${run.status} (${run.signal ?? 'no signal'}): the process did not exit by itself`)
 })
