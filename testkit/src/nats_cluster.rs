@@ -56,8 +56,22 @@ impl NatsCluster {
         Self::try_start().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Starts three nodes and waits until the cluster can create an R3 stream.
+    /// Starts three nodes and waits until the cluster can create an R3 stream. Route ports are
+    /// picked before any node binds them, so another process (or a node's own client port) can
+    /// take one in between and leave a node unable to route or running no longer; then the
+    /// whole cluster is started again on fresh ports, up to three times.
     pub fn try_start() -> Result<NatsCluster, String> {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_start_once() {
+                Ok(c) => return Ok(c),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    fn try_start_once() -> Result<NatsCluster, String> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let cluster = format!(
             "fl{}x{}",
@@ -95,8 +109,18 @@ impl NatsCluster {
                 store,
             });
         }
-        let c = NatsCluster { nodes, version };
-        c.wait_ready()?;
+        let mut c = NatsCluster { nodes, version };
+        if let Err(e) = c.wait_ready() {
+            let exited: Vec<String> = c
+                .nodes
+                .iter_mut()
+                .filter_map(|n| match n.child.as_mut().map(Child::try_wait) {
+                    Some(Ok(Some(status))) => Some(format!("{} exited ({status})", n.name)),
+                    _ => None,
+                })
+                .collect();
+            return Err(format!("{e}; {}", exited.join(", ")));
+        }
         Ok(c)
     }
 
