@@ -143,7 +143,9 @@ func (c *Client) handle() (*C.fl_client, func()) {
 func (c *Client) Close() error {
 	h, done := c.handle()
 	defer done()
-	return call(func(e **C.fl_error) C.fl_status { return C.fl_client_close(h, e) })
+	err := call(func(e **C.fl_error) C.fl_status { return C.fl_client_close(h, e) })
+	unpinClient(c)
+	return err
 }
 
 // MaxStateLen is the largest state the server accepts, in bytes.
