@@ -341,6 +341,7 @@ class Client {
   /** This client's lock statistics (counts, wait/hold timings in microseconds). */
   fl_stats stats() const {
     fl_stats s{};
+    s.size = sizeof s;
     detail::check([&](fl_error **e) { return fl_client_stats(c_.get(), &s, e); });
     return s;
   }

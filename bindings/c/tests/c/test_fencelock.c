@@ -773,7 +773,7 @@ static void observe_leader_changes(void) {
 static void stats_count_what_happened(void) {
   fl_client *c = connect_default();
   const char *key = "c/stats";
-  fl_stats before = {0}, s = {0};
+  fl_stats before = FL_STATS_INIT, s = FL_STATS_INIT, unsized = {0};
   OK(fl_client_stats(c, &before, &err));
   fl_lock *a = NULL, *b = NULL;
   for (int i = 0; i < 3; i++) {
@@ -796,6 +796,19 @@ static void stats_count_what_happened(void) {
   CHECK(s.locks_lost == before.locks_lost);
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(c, NULL, &err));
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(NULL, &s, &err));
+  CHECK(s.size == sizeof(fl_stats));
+  /* A struct whose size was not set is refused, not half-filled. */
+  EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(c, &unsized, &err));
+  CHECK(unsized.acquisitions == 0);
+  /* A larger struct (a program built against a later header) gets what this library has. */
+  struct {
+    fl_stats s;
+    uint64_t later_field;
+  } bigger = {{0}, 7};
+  bigger.s.size = sizeof bigger;
+  OK(fl_client_stats(c, &bigger.s, &err));
+  CHECK(bigger.s.size == sizeof(fl_stats) && bigger.later_field == 7);
+  CHECK(bigger.s.acquisitions == s.acquisitions);
   fl_client_free(&c);
 }
 
