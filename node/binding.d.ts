@@ -113,6 +113,13 @@ export declare class Leadership {
 /** Counts of native objects, for tests that check nothing accumulates under churn. */
 export declare function _internalCounts(): InternalCounts
 
+/**
+ * Sends every core event at `level` or above to `sink`; `level` `'off'` (or no sink) stops.
+ * Returns false when another `tracing` subscriber was installed in this process first (by
+ * another Rust addon), in which case nothing can be forwarded.
+ */
+export declare function _setLogSink(sink: ((record: LogRecord) => void) | null, level: string): boolean
+
 /** Connects to the backend named by `options.url` (creating the namespace if missing). */
 export declare function connect(options: ConnectOptions): Promise<Client>
 
@@ -201,6 +208,18 @@ export interface LockStats {
   locksLost: number
   /** Operations that failed with a backend (server, network) error. */
   backendErrors: number
+}
+
+/** One log record as JS receives it. */
+export interface LogRecord {
+  /** `error`, `warn`, `info`, `debug` or `trace`. */
+  level: string
+  /** The module that logged, e.g. `fencelock::guard`. */
+  target: string
+  /** The message. */
+  message: string
+  /** The event's other fields (e.g. `key`, `token`, `error`), formatted as strings. */
+  fields: Record<string, string>
 }
 
 /** Count, total and maximum of one kind of duration, in ms. */

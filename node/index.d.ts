@@ -286,3 +286,29 @@ export declare class WritableObject<T> implements LockHandle<T> {
   readonly lost: AbortSignal
   onLost(callback: (reason: FencelockError) => void): void
 }
+
+/** Log level of the core's events forwarded to Node. */
+export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+/** One of the core's log events (a lock lost, a renewal failing, a watch resubscribing). */
+export interface LogRecord {
+  level: Exclude<LogLevel, 'off'>
+  /** The Rust module that logged, e.g. `fencelock::guard`. */
+  target: string
+  message: string
+  /** The event's other fields (e.g. `key`, `token`, `error`) as strings. */
+  fields: Record<string, string>
+}
+
+/**
+ * Sends the core's log events at `level` (default `'info'`) and above to `logger`;
+ * `setLogger(null)` stops. Records are also published on the `fencelock:log` diagnostics
+ * channel. Nothing is forwarded until a logger or level is set.
+ */
+export declare function setLogger(logger: ((record: LogRecord) => void) | null, options?: { level?: LogLevel }): void
+
+/** The level of records forwarded to the logger and to the `fencelock:log` diagnostics channel. */
+export declare function setLogLevel(level: LogLevel): void
+
+/** The diagnostics channel's name, `'fencelock:log'`. */
+export declare const LOG_CHANNEL: string
