@@ -80,7 +80,9 @@ async fn an_acquirer_that_saw_the_lock_early_does_not_retry_until_expiry() {
         .connect()
         .await
         .unwrap();
-    let opts = LockOptions::default().with_lease(ms(3000)).with_renew(false);
+    let opts = LockOptions::default()
+        .with_lease(ms(3000))
+        .with_renew(false);
     let g = holder.acquire_with("k", &opts).await.unwrap();
     let start = Instant::now();
     assert!(waiter.try_acquire("k").await.unwrap().is_none());
@@ -97,4 +99,149 @@ async fn an_acquirer_that_saw_the_lock_early_does_not_retry_until_expiry() {
         "{} script runs while waiting {at:?} for one lease to end",
         after - before
     );
+}
+
+async fn raw(srv: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(srv.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// With `object_expiry` no longer than the lease, renewals keep the state alive under its holder,
+/// a new holder's acquisition extends a state about to expire, and a release with unchanged
+/// state gives the state its expiry back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_expiry_never_removes_the_state_of_a_live_holder() {
+    let srv = RedisServer::start();
+    let c = Client::redis(&srv.url())
+        .namespace("expiry13")
+        .lease(ms(1000))
+        .object_expiry(ms(1000))
+        .connect()
+        .await
+        .unwrap();
+    let opts = LockOptions::default();
+    let g = c.acquire_with("k", &opts).await.unwrap();
+    g.put(b("kept")).await.unwrap();
+    // Several object expiries pass; the lease keeper renews meanwhile.
+    tokio::time::sleep(ms(2500)).await;
+    assert_eq!(
+        c.get("k").await.unwrap().state,
+        Some(b("kept")),
+        "the state expired under its holder"
+    );
+    assert!(g.release(None).await.unwrap());
+    let mut r = raw(&srv).await;
+    let pttl: i64 = redis::cmd("PTTL")
+        .arg("fencelock:expiry13:{k}:state")
+        .query_async(&mut r)
+        .await
+        .unwrap();
+    assert!(
+        (1..=1000).contains(&pttl),
+        "after release the state expires by object_expiry again, PTTL {pttl}"
+    );
+    // The state has little time left when the next holder takes it; it must outlive the hold.
+    tokio::time::sleep(ms(800)).await;
+    let g = c
+        .acquire_with("k", &opts.clone().with_renew(false))
+        .await
+        .unwrap();
+    assert_eq!(g.initial_state(), Some(&b("kept")));
+    tokio::time::sleep(ms(600)).await;
+    assert_eq!(
+        c.get("k").await.unwrap().state,
+        Some(b("kept")),
+        "the state expired right after a new holder acquired it"
+    );
+    assert!(g.release(None).await.unwrap());
+    // Unheld, it expires as configured.
+    tokio::time::sleep(ms(1300)).await;
+    assert_eq!(c.get("k").await.unwrap().state, None);
+}
+
+/// Keys with braces (one beginning with `}` makes an empty hash tag, which Redis Cluster
+/// ignores) keep their three Redis keys in one slot and work end to end on a Cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_with_braces_work_on_a_cluster() {
+    let cluster = RedisCluster::start();
+    let c = Client::redis(&cluster.url())
+        .namespace("braces13")
+        .connect()
+        .await
+        .unwrap();
+    for key in ["}x", "}", "}}", "{a}", "a}b", "{", "x{y}z"] {
+        let g = c
+            .acquire(key, Some(ms(5000)))
+            .await
+            .unwrap_or_else(|e| panic!("acquiring {key:?}: {e}"));
+        g.put(b(key)).await.unwrap();
+        assert!(g.release(None).await.unwrap(), "{key:?}");
+        assert_eq!(c.get(key).await.unwrap().state, Some(b(key)));
+    }
+}
+
+/// `list_keys` (`fencelock ls`) on a Cluster scans every primary, and finds keys of every form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_keys_covers_every_cluster_primary() {
+    let cluster = RedisCluster::start();
+    let c = Client::redis(&cluster.url())
+        .namespace("list13")
+        .connect()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = (0..24).map(|i| format!("spread/{i}")).collect();
+    keys.extend(["}x", "a}b", "{a}"].map(String::from));
+    for key in &keys {
+        let g = c.acquire(key.as_str(), Some(ms(5000))).await.unwrap();
+        g.put(b(key)).await.unwrap();
+        if key.ends_with('3') {
+            std::mem::forget(g); // still held: listed by its lock key
+        } else {
+            g.release(None).await.unwrap();
+        }
+    }
+    let primaries: std::collections::HashSet<u16> = (0..24)
+        .map(|i| cluster.node_of(&format!("fencelock:list13:{{spread/{i}}}:state")))
+        .collect();
+    assert!(
+        primaries.len() > 1,
+        "keys on one primary only: {primaries:?}"
+    );
+    let mut want = keys.clone();
+    want.sort();
+    assert_eq!(c.list_keys("").await.unwrap(), want);
+    assert_eq!(c.list_keys("}").await.unwrap(), ["}x"]);
+    assert_eq!(c.list_keys("spread/1").await.unwrap().len(), 11);
+    c.delete("spread/5").await.unwrap();
+    assert_eq!(c.list_keys("spread/").await.unwrap().len(), 23);
+}
+
+/// A line break in a holder label would shift the fields of the Redis release notices: it is
+/// refused with an error that names the label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_label_with_a_line_break_is_refused() {
+    let srv = RedisServer::start();
+    let c = Client::redis(&srv.url())
+        .namespace("label13")
+        .connect()
+        .await
+        .unwrap();
+    let e = c
+        .acquire_with("k", &LockOptions::default().with_label("host\n7"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), fencelock::ErrorKind::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("host\\n7"), "{e}");
+    let g = c
+        .acquire_with("k", &LockOptions::default().with_label("host:7 (a)"))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get("k").await.unwrap().holder.unwrap().label,
+        "host:7 (a)"
+    );
+    g.release(None).await.unwrap();
 }
