@@ -11,8 +11,8 @@ const BREAK_ATTEMPTS: usize = 16;
 
 impl Client {
     /// Keys of the namespace that start with `prefix` (`""`: all) and hold a lock or state,
-    /// sorted. Costs a scan of the namespace (NATS: the bucket's subjects; Redis: `SCAN`, not
-    /// supported on Redis Cluster yet): for operators and tools, not for hot paths.
+    /// sorted. Costs a scan of the namespace (NATS: the bucket's subjects; Redis: `SCAN`, on a
+    /// Cluster over every primary): for operators and tools, not for hot paths.
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
         if self.is_closed() {
             return Err(Error::closed(None));
