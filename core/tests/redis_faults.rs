@@ -245,3 +245,35 @@ async fn a_label_with_a_line_break_is_refused() {
     );
     g.release(None).await.unwrap();
 }
+
+/// A Redis that may evict keys could delete a held lock or the fencing counter: `connect`
+/// refuses it, naming the setting to change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_evicts_keys_is_refused_at_connect() {
+    let srv =
+        RedisServer::start_with(&["--maxmemory", "64mb", "--maxmemory-policy", "volatile-lru"]);
+    let e = Client::redis(&srv.url())
+        .namespace("evict13")
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), fencelock::ErrorKind::Backend, "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("volatile-lru") && msg.contains("noeviction"),
+        "{msg}"
+    );
+    // The same limit without eviction is fine.
+    let srv = RedisServer::start_with(&["--maxmemory", "64mb", "--maxmemory-policy", "noeviction"]);
+    let c = Client::redis(&srv.url())
+        .namespace("evict13")
+        .connect()
+        .await
+        .unwrap();
+    c.acquire("k", None)
+        .await
+        .unwrap()
+        .release(None)
+        .await
+        .unwrap();
+}

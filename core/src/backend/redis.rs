@@ -6,6 +6,7 @@
 
 mod cluster;
 mod connection;
+mod eviction;
 mod list;
 #[cfg(test)]
 mod repeat_tests;
@@ -106,6 +107,7 @@ impl RedisBackend {
         validate_namespace(&opts.namespace)?;
         let server = redact(&opts.url);
         let (conn, notices) = connection::open(opts, &server).await?;
+        eviction::check(&conn, &server).await?;
         let prefix = format!("fencelock:{}:", opts.namespace);
         let channel = format!("fencelock:{}:notices", opts.namespace);
         Ok(RedisBackend {
