@@ -277,3 +277,50 @@ async fn a_redis_that_evicts_keys_is_refused_at_connect() {
         .await
         .unwrap();
 }
+
+/// The server's process id, from `INFO server`.
+fn pid_of(srv: &RedisServer) -> String {
+    let info = fencelock_testkit::redis_cli(srv.port, &["INFO", "server"]).unwrap_or_default();
+    info.lines()
+        .find_map(|l| l.trim().strip_prefix("process_id:"))
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no process_id in {info}"))
+}
+
+fn signal(pid: &str, sig: &str) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, pid])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill {sig} {pid}");
+}
+
+/// A release whose reply does not come in time (the server stalls past the reply timeout) may
+/// or may not have run; it is asked again, and the answer must be the truth: released with the
+/// state written. (Before, the caller got a `Backend` error and nothing was written.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_whose_reply_was_late_reports_what_happened() {
+    let srv = RedisServer::start();
+    let c = Client::redis(&srv.url())
+        .namespace("late13")
+        .connect()
+        .await
+        .unwrap();
+    let g = c
+        .acquire_with("k", &LockOptions::default().with_lease(ms(20_000)))
+        .await
+        .unwrap();
+    let pid = pid_of(&srv);
+    signal(&pid, "-STOP");
+    let release = tokio::spawn(async move { g.release(Some(b("written"))).await });
+    // Past the client's 500 ms reply timeout, so the first attempt fails and is asked again.
+    tokio::time::sleep(ms(800)).await;
+    signal(&pid, "-CONT");
+    let released = release.await.unwrap();
+    assert_eq!(c.get("k").await.unwrap().state, Some(b("written")));
+    assert!(
+        released.as_ref().is_ok_and(|r| *r),
+        "the state was written, but release said {released:?}"
+    );
+}
