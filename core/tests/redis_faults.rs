@@ -279,8 +279,8 @@ async fn a_redis_that_evicts_keys_is_refused_at_connect() {
 }
 
 /// The server's process id, from `INFO server`.
-fn pid_of(srv: &RedisServer) -> String {
-    let info = fencelock_testkit::redis_cli(srv.port, &["INFO", "server"]).unwrap_or_default();
+fn pid_of(port: u16) -> String {
+    let info = fencelock_testkit::redis_cli(port, &["INFO", "server"]).unwrap_or_default();
     info.lines()
         .find_map(|l| l.trim().strip_prefix("process_id:"))
         .map(str::to_owned)
@@ -302,7 +302,12 @@ fn signal(pid: &str, sig: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_whose_reply_was_late_reports_what_happened() {
     let srv = RedisServer::start();
-    let c = Client::redis(&srv.url())
+    late_release_reports_the_truth(&srv.url(), srv.port).await;
+}
+
+/// Stops the node serving key `k` while its holder releases, past the reply timeout.
+async fn late_release_reports_the_truth(url: &str, port: u16) {
+    let c = Client::redis(url)
         .namespace("late13")
         .connect()
         .await
@@ -311,7 +316,7 @@ async fn a_release_whose_reply_was_late_reports_what_happened() {
         .acquire_with("k", &LockOptions::default().with_lease(ms(20_000)))
         .await
         .unwrap();
-    let pid = pid_of(&srv);
+    let pid = pid_of(port);
     signal(&pid, "-STOP");
     let release = tokio::spawn(async move { g.release(Some(b("written"))).await });
     // Past the client's 500 ms reply timeout, so the first attempt fails and is asked again.
