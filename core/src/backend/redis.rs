@@ -283,7 +283,8 @@ impl RedisBackend {
             Value::Int(i) if i < 0 => Err(Error::new(
                 ErrorKind::Backend,
                 format!(
-                    "a state write of key {:?} reached {} after a later write of the same                      holder, so it was dropped and the later state kept",
+                    "a state write of key {:?} reached {} after a later write of the same \
+                     holder, so it was dropped and the later state kept",
                     key.as_str(),
                     self.server
                 ),
@@ -327,7 +328,10 @@ impl RedisBackend {
             return Err(Error::new(
                 ErrorKind::Backend,
                 format!(
-                    "the outcome of releasing key {:?} (token {}) on {} is unknown: the lock is                      no longer this holder's, and the release that freed it was either this                      holder's earlier attempt or another's (break_lock, a later holder); read                      the state with get() before applying the update again",
+                    "the outcome of releasing key {:?} (token {}) on {} is unknown: the lock is \
+                     no longer this holder's, and the release that freed it was either this \
+                     holder's earlier attempt or another's (break_lock, a later holder); read \
+                     the state with get() before applying the update again",
                     key.as_str(),
                     held.token,
                     self.server
