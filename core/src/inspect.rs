@@ -53,8 +53,17 @@ impl Client {
                     label: h.label.clone(),
                     state: snap.state.clone(),
                 };
-                if let Cas::Done(_) = inner.backend.release(&key, &held, snap.state).await? {
-                    return Ok(Some(h));
+                match inner.backend.release(&key, &held, snap.state).await {
+                    Ok(Cas::Done(_)) => return Ok(Some(h)),
+                    Ok(Cas::Conflict) => {}
+                    // A release whose outcome the store cannot tell (Redis, when the holder
+                    // released by itself just before): if the holder is gone now, look again.
+                    Err(e) => {
+                        let now = inner.backend.load(&key).await?;
+                        if now.holder.is_some_and(|n| n.lock_id == h.lock_id) {
+                            return Err(e);
+                        }
+                    }
                 }
             }
             Err(Error::new(
