@@ -11,8 +11,8 @@ const BREAK_ATTEMPTS: usize = 16;
 
 impl Client {
     /// Keys of the namespace that start with `prefix` (`""`: all) and hold a lock or state,
-    /// sorted. Costs a scan of the namespace (NATS: the bucket's subjects; Redis: `SCAN`, not
-    /// supported on Redis Cluster yet): for operators and tools, not for hot paths.
+    /// sorted. Costs a scan of the namespace (NATS: the bucket's subjects; Redis: `SCAN`, on a
+    /// Cluster over every primary): for operators and tools, not for hot paths.
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
         if self.is_closed() {
             return Err(Error::closed(None));
@@ -53,8 +53,17 @@ impl Client {
                     label: h.label.clone(),
                     state: snap.state.clone(),
                 };
-                if let Cas::Done(_) = inner.backend.release(&key, &held, snap.state).await? {
-                    return Ok(Some(h));
+                match inner.backend.release(&key, &held, snap.state).await {
+                    Ok(Cas::Done(_)) => return Ok(Some(h)),
+                    Ok(Cas::Conflict) => {}
+                    // A release whose outcome the store cannot tell (Redis, when the holder
+                    // released by itself just before): if the holder is gone now, look again.
+                    Err(e) => {
+                        let now = inner.backend.load(&key).await?;
+                        if now.holder.is_some_and(|n| n.lock_id == h.lock_id) {
+                            return Err(e);
+                        }
+                    }
                 }
             }
             Err(Error::new(
