@@ -9,6 +9,7 @@ mod certs;
 mod fault_proxy;
 mod nats;
 mod nats_cluster;
+mod nats_fault_cluster;
 mod nats_request;
 mod redis;
 mod redis_cluster;
@@ -18,6 +19,7 @@ pub use certs::TestCerts;
 pub use fault_proxy::{FaultProxy, LinkMode};
 pub use nats::{nats_server_binary, NatsServer};
 pub use nats_cluster::{NatsCluster, NatsNode};
+pub use nats_fault_cluster::{FaultNode, NatsFaultCluster};
 pub use redis::{
     cli as redis_cli, cli_tls_args, cli_with as redis_cli_with, redis_cli_binary,
     redis_server_binary, RedisServer, RedisTls,
