@@ -47,7 +47,8 @@ pub struct Event {
     pub op: Op,
     /// The token it ran under (`None` for a refused acquire or a wait).
     pub token: Option<u64>,
-    /// The state entry a write carried (`<token>.<n>`).
+    /// The state entry a write carried: `<token>.<n>`, or `w<process>-<n>` from `with_lock`
+    /// (whose callback does not learn its token).
     pub entry: Option<String>,
     pub start: Instant,
     pub end: Instant,
@@ -127,7 +128,11 @@ impl History {
     /// Runs every check against the final state `log` (comma-separated entries in store order,
     /// as read after the run); returns every violation found.
     pub fn check(&self, log: &str, bounds: Bounds) -> Vec<Violation> {
-        let log = parse_log(log);
+        let log: Vec<String> = log
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
         let mut v = Vec::new();
         v.extend(self.check_store_order(&log));
         v.extend(self.check_exclusion_in_time());
@@ -153,9 +158,11 @@ impl History {
     /// Mutual exclusion in the store's order: in the final log, the writes of one holder form
     /// one run and runs come in increasing token order; once a higher token wrote, no lower
     /// token's write was accepted after it.
-    fn check_store_order(&self, log: &[(u64, u64)]) -> Vec<Violation> {
+    fn check_store_order(&self, log: &[String]) -> Vec<Violation> {
         let mut v = Vec::new();
-        for w in log.windows(2) {
+        // `with_lock` entries (`w…`) carry no token; the others must come in token order.
+        let tokened: Vec<(u64, u64)> = log.iter().filter_map(|e| parse_entry(e)).collect();
+        for w in tokened.windows(2) {
             let ((t1, n1), (t2, n2)) = (w[0], w[1]);
             if t2 < t1 || (t2 == t1 && n2 <= n1) {
                 v.push(Violation {
@@ -208,10 +215,7 @@ impl History {
             if let Some(p) = seen.insert(t, a.process) {
                 v.push(Violation {
                     property: "strictly increasing tokens",
-                    detail: format!(
-                        "token {t} granted twice (processes {p} and {})",
-                        a.process
-                    ),
+                    detail: format!("token {t} granted twice (processes {p} and {})", a.process),
                 });
             }
         }
@@ -236,8 +240,8 @@ impl History {
 
     /// Every acknowledged write is in the final log, and every entry in the log was written
     /// by an acknowledged or unknown write (nothing refused or invented landed).
-    fn check_no_lost_update(&self, log: &[(u64, u64)]) -> Vec<Violation> {
-        let in_log: BTreeSet<String> = log.iter().map(|(t, n)| format!("{t}.{n}")).collect();
+    fn check_no_lost_update(&self, log: &[String]) -> Vec<Violation> {
+        let in_log: BTreeSet<String> = log.iter().cloned().collect();
         let mut v = Vec::new();
         for w in self.writes() {
             let entry = w.entry.as_ref().expect("writes carry entries");
@@ -278,7 +282,10 @@ impl History {
     /// lease had surely run out (acquire's return + lease + slack).
     fn check_no_write_past_lease(&self, bounds: Bounds) -> Vec<Violation> {
         let mut v = Vec::new();
-        for w in self.writes().filter(|w| w.outcome == Outcome::Ok && w.op != Op::WithLock) {
+        for w in self
+            .writes()
+            .filter(|w| w.outcome == Outcome::Ok && w.op != Op::WithLock)
+        {
             let Some(t) = w.token else { continue };
             let Some(a) = self
                 .acquires()
@@ -380,15 +387,10 @@ impl History {
     }
 }
 
-/// Parses `t.n,t.n,…` (entries that do not parse are reported as token 0 so they show up).
-pub fn parse_log(log: &str) -> Vec<(u64, u64)> {
-    log.split(',')
-        .filter(|s| !s.is_empty())
-        .map(|s| {
-            let (t, n) = s.split_once('.').unwrap_or((s, "0"));
-            (t.parse().unwrap_or(0), n.parse().unwrap_or(0))
-        })
-        .collect()
+/// Parses an entry `<token>.<n>` written by a holder that knew its token.
+pub fn parse_entry(entry: &str) -> Option<(u64, u64)> {
+    let (t, n) = entry.split_once('.')?;
+    Some((t.parse().ok()?, n.parse().ok()?))
 }
 
 /// Appends `entry` to a comma-separated log.
@@ -473,7 +475,10 @@ mod tests {
     fn interleaved_writes_in_the_store_break_exclusion() {
         let (h, _) = clean();
         let v = h.check("1.1,2.1,1.2", Bounds::default());
-        assert!(properties(&v).contains(&"mutual exclusion (store order)"), "{v:?}");
+        assert!(
+            properties(&v).contains(&"mutual exclusion (store order)"),
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -484,7 +489,11 @@ mod tests {
         h.push(tl.ev(1, Op::Acquire, Some(2), None, 20, 30, Outcome::Ok));
         h.push(tl.ev(0, Op::Put, Some(1), Some("1.1"), 40, 50, Outcome::Ok));
         let v = h.check("1.1", Bounds::default());
-        assert_eq!(properties(&v), vec!["mutual exclusion (held intervals)"], "{v:?}");
+        assert_eq!(
+            properties(&v),
+            vec!["mutual exclusion (held intervals)"],
+            "{v:?}"
+        );
     }
 
     #[test]
@@ -494,7 +503,10 @@ mod tests {
         h.push(tl.ev(0, Op::Acquire, Some(5), None, 0, 10, Outcome::Ok));
         h.push(tl.ev(1, Op::Acquire, Some(5), None, 20, 30, Outcome::Ok));
         let v = h.check("", Bounds::default());
-        assert!(v.iter().any(|v| v.detail.contains("granted twice")), "{v:?}");
+        assert!(
+            v.iter().any(|v| v.detail.contains("granted twice")),
+            "{v:?}"
+        );
         let mut h = History::default();
         h.push(tl.ev(0, Op::Acquire, Some(5), None, 0, 10, Outcome::Ok));
         h.push(tl.ev(1, Op::Campaign, Some(1), None, 20, 30, Outcome::Ok));
@@ -528,7 +540,10 @@ mod tests {
         assert!(v[0].detail.contains("reported refused"), "{v:?}");
         let (h, _) = clean();
         let v = h.check("1.1,1.2,2.1,3.1", Bounds::default());
-        assert!(v.iter().any(|v| v.detail.contains("never written")), "{v:?}");
+        assert!(
+            v.iter().any(|v| v.detail.contains("never written")),
+            "{v:?}"
+        );
         // An unknown outcome may or may not have landed: both are fine.
         let (mut h, _) = clean();
         h.events[5].outcome = Outcome::Unknown;
@@ -543,7 +558,11 @@ mod tests {
         h.push(tl.ev(0, Op::Acquire, Some(1), None, 0, 10, Outcome::Ok));
         h.push(tl.ev(0, Op::Put, Some(1), Some("1.1"), 1500, 1510, Outcome::Ok));
         let v = h.check("1.1", Bounds::default());
-        assert_eq!(properties(&v), vec!["no write accepted past its lease"], "{v:?}");
+        assert_eq!(
+            properties(&v),
+            vec!["no write accepted past its lease"],
+            "{v:?}"
+        );
         // A renewing holder's lease moved on: no violation.
         h.events[0].renews = true;
         assert_eq!(h.check("1.1", Bounds::default()), vec![]);
@@ -558,12 +577,19 @@ mod tests {
         // The waiter returns 4 s after the release at 100 ms, nobody having taken the key.
         h.push(tl.ev(1, Op::Wait, None, None, 40, 4100, Outcome::Ok));
         let v = h.check("1.1", Bounds::default());
-        assert!(v.iter().any(|v| v.detail.contains("after the key was free")), "{v:?}");
+        assert!(
+            v.iter()
+                .any(|v| v.detail.contains("after the key was free")),
+            "{v:?}"
+        );
         // Told free at 60 ms while process 0 held token 1 until its release at 90 ms.
         let (mut h, log) = clean();
         h.events[2].end = h.events[0].start + Duration::from_millis(60);
         let v = h.check(&log, Bounds::default());
-        assert!(v.iter().any(|v| v.detail.contains("while process 0 held")), "{v:?}");
+        assert!(
+            v.iter().any(|v| v.detail.contains("while process 0 held")),
+            "{v:?}"
+        );
     }
 
     #[test]

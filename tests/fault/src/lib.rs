@@ -3,3 +3,4 @@
 //! clients did and checks it; the scenarios live in `tests/`, one file per family.
 
 pub mod history;
+pub mod workload;
