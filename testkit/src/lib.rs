@@ -20,6 +20,7 @@ pub use fault_proxy::{FaultProxy, LinkMode};
 pub use nats::{nats_server_binary, NatsServer};
 pub use nats_cluster::{NatsCluster, NatsNode};
 pub use nats_fault_cluster::{FaultNode, NatsFaultCluster};
+pub use nats_request::request as nats_request;
 pub use redis::{
     cli as redis_cli, cli_tls_args, cli_with as redis_cli_with, redis_cli_binary,
     redis_server_binary, RedisServer, RedisTls,

@@ -2,7 +2,7 @@
 //! [`History`], and the summary row every scenario prints.
 
 use crate::history::{append, Bounds, Event, History, Op, Outcome, Violation};
-use fencelock::{Bytes, Client, Error, ErrorKind, LockOptions};
+use fencelock::{Bytes, Client, ClientBuilder, Error, ErrorKind, LockOptions};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -306,16 +306,27 @@ pub fn report(
 /// Connects a client of namespace `ns` (an R`replicas` file bucket on NATS), retrying for a
 /// while: a scenario may connect while a server restarts.
 pub async fn connect(url: &str, ns: &str, lease: Duration, replicas: Option<usize>) -> Client {
+    connect_with(url, ns, lease, |b| match replicas {
+        Some(r) => b.replicas(r).storage(fencelock::Storage::File),
+        None => b,
+    })
+    .await
+}
+
+/// [`connect`] with the builder adjusted by `configure` (storage, replication, …).
+pub async fn connect_with(
+    url: &str,
+    ns: &str,
+    lease: Duration,
+    configure: impl Fn(ClientBuilder) -> ClientBuilder,
+) -> Client {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
-        let mut b = Client::builder(url)
+        let b = Client::builder(url)
             .namespace(ns)
             .lease(lease)
             .connect_timeout(Duration::from_secs(5));
-        if let Some(r) = replicas {
-            b = b.replicas(r).storage(fencelock::Storage::File);
-        }
-        match b.connect().await {
+        match configure(b).connect().await {
             Ok(c) => return c,
             Err(e) if Instant::now() < until => {
                 eprintln!("connecting to {url}: {e}; retrying");

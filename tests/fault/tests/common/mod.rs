@@ -87,3 +87,41 @@ pub fn sleep_until(at: Instant) {
         std::thread::sleep(at - now);
     }
 }
+
+/// Runs `processes` clients of `url` (built by `configure`) for `run` while `inject` breaks the
+/// store on a blocking thread, then checks the history against the final state read through a
+/// fresh client. For single servers and Redis groups; NATS clusters use [`nats_scenario`].
+#[allow(clippy::too_many_arguments)]
+pub async fn scenario<F, C>(
+    name: &str,
+    url: &str,
+    ns: &str,
+    processes: usize,
+    mix: Mix,
+    run: Duration,
+    configure: C,
+    bounds: Bounds,
+    inject: F,
+) -> Vec<Violation>
+where
+    F: FnOnce(&Recorder, Instant) -> usize + Send + 'static,
+    C: Fn(fencelock::ClientBuilder) -> fencelock::ClientBuilder + Copy,
+{
+    use fencelock_fault_tests::workload::connect_with;
+    let mut clients = Vec::new();
+    for _ in 0..processes {
+        clients.push(connect_with(url, ns, mix.lease, configure).await);
+    }
+    let rec = Recorder::default();
+    let until = Instant::now() + run;
+    let handles = start_processes(clients, KEY, &mix, until, &rec);
+    let r = rec.clone();
+    let faults = tokio::task::spawn_blocking(move || inject(&r, until))
+        .await
+        .unwrap();
+    join_processes(handles, until, GRACE).await;
+    let reader = connect_with(url, ns, mix.lease, configure).await;
+    let log = final_log(&reader, KEY).await;
+    reader.close().await;
+    report(name, &rec.history(), &log, faults, bounds)
+}

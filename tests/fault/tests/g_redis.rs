@@ -1,0 +1,102 @@
+//! (g) Redis: Sentinel failovers while clients acquire, put, release, run with_lock, wait and
+//! campaign (writes wait for the replica, `WAIT 1`, so an acknowledged write survives a
+//! promotion); and a Redis restart without persistence, a store reset Redis does not guard
+//! against (acknowledged writes before it are gone).
+
+mod common;
+
+use common::{scenario, sleep_until};
+use fencelock_fault_tests::history::Bounds;
+use fencelock_fault_tests::workload::Mix;
+use fencelock_testkit::{RedisSentinel, RedisServer, SENTINEL_MASTER_NAME};
+use std::time::{Duration, Instant};
+
+/// Promotes the replica with `SENTINEL FAILOVER` once the old master follows again; `false`
+/// when the sentinel would not (no replica in sync yet).
+fn failover(s: &RedisSentinel) -> bool {
+    let old = s.master_port();
+    if s.cli(
+        s.sentinel_port,
+        &["SENTINEL", "FAILOVER", SENTINEL_MASTER_NAME],
+    )
+    .is_err()
+    {
+        return false;
+    }
+    let until = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < until {
+        let now = s.master_port();
+        if now != old && s.cli(now, &["ROLE"]).is_ok_and(|r| r.starts_with("master")) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the failover from {old} did not complete in 20 s");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow (about 35 s): make test-faults"]
+async fn sentinel_failover_during_operations() {
+    let s = tokio::task::spawn_blocking(RedisSentinel::start)
+        .await
+        .unwrap();
+    let url = s.url();
+    let v = scenario(
+        "g: Sentinel failover (WAIT 1)",
+        &url,
+        "fault_g1",
+        3,
+        Mix::all(Duration::from_secs(1)),
+        Duration::from_secs(25),
+        |b| b.replication(1),
+        Bounds::default(),
+        move |_, until| {
+            let mut faults = 0;
+            std::thread::sleep(Duration::from_secs(2));
+            while Instant::now() + Duration::from_secs(5) < until {
+                if failover(&s) {
+                    faults += 1;
+                    std::thread::sleep(Duration::from_secs(4));
+                } else {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+            }
+            sleep_until(until);
+            drop(s);
+            faults
+        },
+    )
+    .await;
+    assert!(v.is_empty(), "{v:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow (about 20 s): make test-faults"]
+async fn redis_restart_without_persistence() {
+    let mut srv = tokio::task::spawn_blocking(|| RedisServer::start_with(&["--appendonly", "no"]))
+        .await
+        .unwrap();
+    let url = srv.url();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let v = scenario(
+        "g: Redis restart, no persistence (reset)",
+        &url,
+        "fault_g2",
+        3,
+        Mix::all(Duration::from_secs(1)),
+        Duration::from_secs(15),
+        |b| b,
+        Bounds::default(),
+        move |rec, until| {
+            std::thread::sleep(Duration::from_secs(5));
+            srv.restart();
+            rec.reset_at(Instant::now());
+            sleep_until(until);
+            let _ = tx.send(srv);
+            1
+        },
+    )
+    .await;
+    drop(rx);
+    assert!(v.is_empty(), "{v:?}");
+}
