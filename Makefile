@@ -44,7 +44,9 @@ test-rust: setup
 # the end. Scenarios of a listed bug whose fix is on another branch are skipped by name until
 # it merges (FAULT_SKIP); `cargo test` still reports them as ignored.
 FAULT_SKIP ?= --skip memory_store_restarted_under_running_clients \
-	--skip bucket_deleted_and_recreated_under_running_clients
+	--skip bucket_deleted_and_recreated_under_running_clients \
+	--skip holder_partitioned_after_a_renewal_is_told_before_anyone_else_acquires \
+	--skip holder_black_holed_after_a_renewal_is_told_before_anyone_else_acquires
 test-faults: setup
 	@mkdir -p .tmp
 	set -o pipefail; timeout 900 cargo test -p fencelock-fault-tests -- --include-ignored \

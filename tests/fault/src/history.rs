@@ -143,6 +143,12 @@ impl History {
         v
     }
 
+    /// 0 before the declared store reset, 1 after it: tokens are compared and matched only
+    /// within one epoch, and across it by a check of its own.
+    fn epoch(&self, e: &Event) -> u8 {
+        u8::from(self.reset_at.is_some_and(|r| e.start >= r))
+    }
+
     fn writes(&self) -> impl Iterator<Item = &Event> {
         self.events
             .iter()
@@ -183,10 +189,11 @@ impl History {
         let mut v = Vec::new();
         for w in self.writes().filter(|w| w.outcome == Outcome::Ok) {
             let Some(t) = w.token else { continue };
-            if let Some(a) = self
-                .acquires()
-                .find(|a| a.token.is_some_and(|t2| t2 > t) && a.end < w.start)
-            {
+            if let Some(a) = self.acquires().find(|a| {
+                a.token.is_some_and(|t2| t2 > t)
+                    && a.end < w.start
+                    && self.epoch(a) == self.epoch(w)
+            }) {
                 v.push(Violation {
                     property: "mutual exclusion (held intervals)",
                     detail: format!(
@@ -205,34 +212,45 @@ impl History {
     }
 
     /// Tokens strictly increase: two acquires that both succeeded never share a token, and
-    /// one that returned before another started has the lower token.
+    /// one that returned before another started has the lower token. Across a declared store
+    /// reset the order is checked too, as a property of its own (a store that lost its data may
+    /// not be able to keep it).
     fn check_tokens_increase(&self) -> Vec<Violation> {
         let mut v = Vec::new();
-        let acq: Vec<&Event> = self.acquires().collect();
-        let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
-        for a in &acq {
-            let Some(t) = a.token else { continue };
-            if let Some(p) = seen.insert(t, a.process) {
+        let acq: Vec<(&Event, u64)> = self
+            .acquires()
+            .filter_map(|a| a.token.map(|t| (a, t)))
+            .collect();
+        let mut seen: BTreeMap<(u8, u64), usize> = BTreeMap::new();
+        for (a, t) in &acq {
+            if let Some(p) = seen.insert((self.epoch(a), *t), a.process) {
                 v.push(Violation {
                     property: "strictly increasing tokens",
                     detail: format!("token {t} granted twice (processes {p} and {})", a.process),
                 });
             }
         }
-        for a in &acq {
-            for b in &acq {
-                if let (Some(ta), Some(tb)) = (a.token, b.token) {
-                    if a.end < b.start && ta > tb {
-                        v.push(Violation {
-                            property: "strictly increasing tokens",
-                            detail: format!(
-                                "token {tb} (process {}) was granted after token {ta} \
-                                 (process {}) had returned",
-                                b.process, a.process
-                            ),
-                        });
-                    }
-                }
+        for (b, tb) in &acq {
+            // The highest token that had surely been granted when `b` started.
+            let before = acq
+                .iter()
+                .filter(|(a, _)| a.end < b.start)
+                .max_by_key(|(a, ta)| (self.epoch(a) == self.epoch(b), *ta));
+            let Some((a, ta)) = before else { continue };
+            if ta > tb {
+                let property = if self.epoch(a) == self.epoch(b) {
+                    "strictly increasing tokens"
+                } else {
+                    "tokens increase across a store reset"
+                };
+                v.push(Violation {
+                    property,
+                    detail: format!(
+                        "token {tb} (process {}) was granted after token {ta} (process {}) had \
+                         returned",
+                        b.process, a.process
+                    ),
+                });
             }
         }
         v
@@ -287,10 +305,12 @@ impl History {
             .filter(|w| w.outcome == Outcome::Ok && w.op != Op::WithLock)
         {
             let Some(t) = w.token else { continue };
-            let Some(a) = self
-                .acquires()
-                .find(|a| a.token == Some(t) && a.process == w.process && !a.renews)
-            else {
+            let Some(a) = self.acquires().find(|a| {
+                a.token == Some(t)
+                    && a.process == w.process
+                    && !a.renews
+                    && self.epoch(a) == self.epoch(w)
+            }) else {
                 continue;
             };
             let deadline = a.end + a.lease + bounds.lease_slack;
@@ -364,7 +384,9 @@ impl History {
                 let release = self
                     .events
                     .iter()
-                    .filter(|r| r.op == Op::Release && r.token == a.token)
+                    .filter(|r| {
+                        r.op == Op::Release && r.token == a.token && self.epoch(r) == self.epoch(a)
+                    })
                     .map(|r| r.start)
                     .min();
                 let held_until = release.map_or(a.start + a.lease, |r| r.min(a.start + a.lease));
@@ -512,6 +534,30 @@ mod tests {
         h.push(tl.ev(1, Op::Campaign, Some(1), None, 20, 30, Outcome::Ok));
         let v = h.check("", Bounds::default());
         assert_eq!(properties(&v), vec!["strictly increasing tokens"], "{v:?}");
+    }
+
+    #[test]
+    fn tokens_starting_again_after_a_reset_are_their_own_violation() {
+        let tl = Timeline::new();
+        let mut h = History::default();
+        h.push(tl.ev(0, Op::Acquire, Some(7), None, 0, 10, Outcome::Ok));
+        h.push(tl.ev(0, Op::Put, Some(7), Some("7.1"), 20, 30, Outcome::Ok));
+        h.reset_at = Some(tl.at(100));
+        h.push(tl.ev(1, Op::Acquire, Some(1), None, 200, 210, Outcome::Ok));
+        h.push(tl.ev(1, Op::Put, Some(1), Some("1.1"), 220, 230, Outcome::Ok));
+        let v = h.check("1.1", Bounds::default());
+        assert_eq!(
+            properties(&v),
+            vec!["tokens increase across a store reset"],
+            "{v:?}"
+        );
+        // Two holders of one token after the reset are still caught.
+        h.push(tl.ev(2, Op::Acquire, Some(1), None, 240, 250, Outcome::Ok));
+        let v = h.check("1.1", Bounds::default());
+        assert!(
+            v.iter().any(|v| v.detail.contains("granted twice")),
+            "{v:?}"
+        );
     }
 
     #[test]

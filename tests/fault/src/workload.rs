@@ -297,8 +297,11 @@ pub fn report(
         history.len(),
         v.len()
     );
-    for x in &v {
+    for x in v.iter().take(20) {
         println!("  violation: {x}");
+    }
+    if v.len() > 20 {
+        println!("  … and {} more", v.len() - 20);
     }
     v
 }

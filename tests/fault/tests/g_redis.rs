@@ -41,6 +41,7 @@ async fn sentinel_failover_during_operations() {
         .await
         .unwrap();
     let url = s.url();
+    let (keep, kept) = std::sync::mpsc::channel();
     let v = scenario(
         "g: Sentinel failover (WAIT 1)",
         &url,
@@ -62,11 +63,13 @@ async fn sentinel_failover_during_operations() {
                 }
             }
             sleep_until(until);
-            drop(s);
+            // Kept alive until the final state is read.
+            let _ = keep.send(s);
             faults
         },
     )
     .await;
+    drop(kept);
     assert!(v.is_empty(), "{v:?}");
 }
 
