@@ -47,7 +47,7 @@ pub struct Event {
     pub op: Op,
     /// The token it ran under (`None` for a refused acquire or a wait).
     pub token: Option<u64>,
-    /// The state entry a write carried: `<token>.<n>`, or `w<process>-<n>` from `with_lock`
+    /// The state entry a write carried: `<token>.<n>-<tag>`, or `w<process>-<n>` from `with_lock`
     /// (whose callback does not learn its token).
     pub entry: Option<String>,
     pub start: Instant,
@@ -66,9 +66,10 @@ pub struct History {
     pub events: Vec<Event>,
     /// Instants at which the key is known to be free (besides acknowledged releases).
     pub free_at: Vec<Instant>,
-    /// Writes before this instant are exempt from the lost-update check (a store reset that
-    /// wipes data by design).
-    pub reset_at: Option<Instant>,
+    /// A store reset (data wiped by design) between these instants: writes that started
+    /// before its end are exempt from the lost-update check, and operations that overlap it
+    /// belong to neither side when tokens are compared.
+    pub reset: Option<(Instant, Instant)>,
 }
 
 /// One broken property, with the events that show it.
@@ -143,10 +144,20 @@ impl History {
         v
     }
 
-    /// 0 before the declared store reset, 1 after it: tokens are compared and matched only
-    /// within one epoch, and across it by a check of its own.
-    fn epoch(&self, e: &Event) -> u8 {
-        u8::from(self.reset_at.is_some_and(|r| e.start >= r))
+    /// `Some(0)` before the declared store reset, `Some(1)` after it, `None` for an operation
+    /// that overlaps it (its token may come from either store). Tokens are compared and matched
+    /// only within one epoch, and across it by a check of its own.
+    fn epoch(&self, e: &Event) -> Option<u8> {
+        match self.reset {
+            None => Some(0),
+            Some((from, _)) if e.end < from => Some(0),
+            Some((_, to)) if e.start > to => Some(1),
+            Some(_) => None,
+        }
+    }
+
+    fn same_epoch(&self, a: &Event, b: &Event) -> bool {
+        self.epoch(a).is_some() && self.epoch(a) == self.epoch(b)
     }
 
     fn writes(&self) -> impl Iterator<Item = &Event> {
@@ -190,9 +201,7 @@ impl History {
         for w in self.writes().filter(|w| w.outcome == Outcome::Ok) {
             let Some(t) = w.token else { continue };
             if let Some(a) = self.acquires().find(|a| {
-                a.token.is_some_and(|t2| t2 > t)
-                    && a.end < w.start
-                    && self.epoch(a) == self.epoch(w)
+                a.token.is_some_and(|t2| t2 > t) && a.end < w.start && self.same_epoch(a, w)
             }) {
                 v.push(Violation {
                     property: "mutual exclusion (held intervals)",
@@ -223,22 +232,23 @@ impl History {
             .collect();
         let mut seen: BTreeMap<(u8, u64), usize> = BTreeMap::new();
         for (a, t) in &acq {
-            if let Some(p) = seen.insert((self.epoch(a), *t), a.process) {
+            let Some(epoch) = self.epoch(a) else { continue };
+            if let Some(p) = seen.insert((epoch, *t), a.process) {
                 v.push(Violation {
                     property: "strictly increasing tokens",
                     detail: format!("token {t} granted twice (processes {p} and {})", a.process),
                 });
             }
         }
-        for (b, tb) in &acq {
+        for (b, tb) in acq.iter().filter(|(b, _)| self.epoch(b).is_some()) {
             // The highest token that had surely been granted when `b` started.
             let before = acq
                 .iter()
-                .filter(|(a, _)| a.end < b.start)
-                .max_by_key(|(a, ta)| (self.epoch(a) == self.epoch(b), *ta));
+                .filter(|(a, _)| a.end < b.start && self.epoch(a).is_some())
+                .max_by_key(|(a, ta)| (self.same_epoch(a, b), *ta));
             let Some((a, ta)) = before else { continue };
             if ta > tb {
-                let property = if self.epoch(a) == self.epoch(b) {
+                let property = if self.same_epoch(a, b) {
                     "strictly increasing tokens"
                 } else {
                     "tokens increase across a store reset"
@@ -263,7 +273,7 @@ impl History {
         let mut v = Vec::new();
         for w in self.writes() {
             let entry = w.entry.as_ref().expect("writes carry entries");
-            let exempt = self.reset_at.is_some_and(|r| w.start < r);
+            let exempt = self.reset.is_some_and(|(_, to)| w.start < to);
             match w.outcome {
                 Outcome::Ok if !exempt && !in_log.contains(entry) => v.push(Violation {
                     property: "no acknowledged update lost",
@@ -306,10 +316,7 @@ impl History {
         {
             let Some(t) = w.token else { continue };
             let Some(a) = self.acquires().find(|a| {
-                a.token == Some(t)
-                    && a.process == w.process
-                    && !a.renews
-                    && self.epoch(a) == self.epoch(w)
+                a.token == Some(t) && a.process == w.process && !a.renews && self.same_epoch(a, w)
             }) else {
                 continue;
             };
@@ -384,9 +391,7 @@ impl History {
                 let release = self
                     .events
                     .iter()
-                    .filter(|r| {
-                        r.op == Op::Release && r.token == a.token && self.epoch(r) == self.epoch(a)
-                    })
+                    .filter(|r| r.op == Op::Release && r.token == a.token && self.same_epoch(r, a))
                     .map(|r| r.start)
                     .min();
                 let held_until = release.map_or(a.start + a.lease, |r| r.min(a.start + a.lease));
@@ -409,9 +414,11 @@ impl History {
     }
 }
 
-/// Parses an entry `<token>.<n>` written by a holder that knew its token.
+/// Parses an entry `<token>.<n>[-<tag>]` written by a holder that knew its token (the tag
+/// makes entries unique across a store reset that hands out a token again).
 pub fn parse_entry(entry: &str) -> Option<(u64, u64)> {
-    let (t, n) = entry.split_once('.')?;
+    let (t, rest) = entry.split_once('.')?;
+    let n = rest.split('-').next()?;
     Some((t.parse().ok()?, n.parse().ok()?))
 }
 
@@ -488,6 +495,13 @@ mod tests {
     }
 
     #[test]
+    fn entries_parse_with_or_without_a_tag() {
+        assert_eq!(parse_entry("12.2-p1i7"), Some((12, 2)));
+        assert_eq!(parse_entry("12.1"), Some((12, 1)));
+        assert_eq!(parse_entry("w1-3"), None);
+    }
+
+    #[test]
     fn a_clean_history_passes() {
         let (h, log) = clean();
         assert_eq!(h.check(&log, Bounds::default()), vec![]);
@@ -542,7 +556,7 @@ mod tests {
         let mut h = History::default();
         h.push(tl.ev(0, Op::Acquire, Some(7), None, 0, 10, Outcome::Ok));
         h.push(tl.ev(0, Op::Put, Some(7), Some("7.1"), 20, 30, Outcome::Ok));
-        h.reset_at = Some(tl.at(100));
+        h.reset = Some((tl.at(100), tl.at(150)));
         h.push(tl.ev(1, Op::Acquire, Some(1), None, 200, 210, Outcome::Ok));
         h.push(tl.ev(1, Op::Put, Some(1), Some("1.1"), 220, 230, Outcome::Ok));
         let v = h.check("1.1", Bounds::default());
@@ -571,7 +585,8 @@ mod tests {
     #[test]
     fn a_reset_exempts_earlier_writes_but_not_later_ones() {
         let (mut h, _) = clean();
-        h.reset_at = Some(h.events[0].start + Duration::from_millis(150));
+        let at = h.events[0].start + Duration::from_millis(150);
+        h.reset = Some((at, at));
         // 1.1 and 1.2 were written before the reset; 2.1 after it must survive.
         assert_eq!(h.check("2.1", Bounds::default()), vec![]);
         let v = h.check("", Bounds::default());

@@ -53,9 +53,10 @@ impl Recorder {
         self.0.lock().unwrap().free_at.push(at);
     }
 
-    /// Notes a store reset: writes started before it may be lost by design.
-    pub fn reset_at(&self, at: Instant) {
-        self.0.lock().unwrap().reset_at = Some(at);
+    /// Notes a store reset between `from` and `to`: writes started before it may be lost by
+    /// design.
+    pub fn reset(&self, from: Instant, to: Instant) {
+        self.0.lock().unwrap().reset = Some((from, to));
     }
 
     /// A copy of the history so far.
@@ -150,14 +151,14 @@ pub async fn run_process(
                 let t = guard.token();
                 let base = guard.initial_state().cloned();
                 tokio::time::sleep(mix.hold).await;
-                let first = append(base.as_deref(), &format!("{t}.1"));
+                let first = append(base.as_deref(), &format!("{t}.1-p{process}i{i}"));
                 let (put, s, e) = cx.timed(guard.put(Bytes::from(first.clone()))).await;
                 let put_ok = put.is_ok();
                 let outcome = put.map_or_else(|e| classify(&e), |_| Outcome::Ok);
                 cx.record(
                     Op::Put,
                     Some(t),
-                    Some(format!("{t}.1")),
+                    Some(format!("{t}.1-p{process}i{i}")),
                     s,
                     e,
                     outcome,
@@ -171,7 +172,7 @@ pub async fn run_process(
                 } else {
                     base.clone()
                 };
-                let second = append(prior.as_deref(), &format!("{t}.2"));
+                let second = append(prior.as_deref(), &format!("{t}.2-p{process}i{i}"));
                 let (rel, s, e) = cx.timed(guard.release(Some(Bytes::from(second)))).await;
                 let outcome = match rel {
                     Ok(true) => Outcome::Ok,
@@ -181,7 +182,7 @@ pub async fn run_process(
                 cx.record(
                     Op::Release,
                     Some(t),
-                    Some(format!("{t}.2")),
+                    Some(format!("{t}.2-p{process}i{i}")),
                     s,
                     e,
                     outcome,
@@ -230,13 +231,13 @@ pub async fn run_process(
                 };
                 let t = leader.term();
                 let base = leader.guard().initial_state().cloned();
-                let next = append(base.as_deref(), &format!("{t}.1"));
+                let next = append(base.as_deref(), &format!("{t}.1-p{process}i{i}"));
                 let (put, s, e) = cx.timed(leader.guard().put(Bytes::from(next))).await;
                 let outcome = put.map_or_else(|e| classify(&e), |_| Outcome::Ok);
                 cx.record(
                     Op::Put,
                     Some(t),
-                    Some(format!("{t}.1")),
+                    Some(format!("{t}.1-p{process}i{i}")),
                     s,
                     e,
                     outcome,
@@ -302,6 +303,16 @@ pub fn report(
     }
     if v.len() > 20 {
         println!("  … and {} more", v.len() - 20);
+    }
+    if !v.is_empty() {
+        let path = std::env::temp_dir().join(format!(
+            "fencelock-fault-{}.txt",
+            name.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        ));
+        match std::fs::write(&path, timeline(history, log)) {
+            Ok(()) => println!("  history: {}", path.display()),
+            Err(e) => println!("  history not written to {}: {e}", path.display()),
+        }
     }
     v
 }
@@ -379,4 +390,37 @@ pub async fn join_processes(
             panic!("a client process was still running {grace:?} after the scenario's end");
         }
     }
+}
+
+/// The history as text, one operation a line in start order with milliseconds from the first,
+/// then the final state: what a bug report needs to replay a violation.
+pub fn timeline(history: &History, log: &str) -> String {
+    let mut events: Vec<&Event> = history.events.iter().collect();
+    events.sort_by_key(|e| e.start);
+    let Some(origin) = events.first().map(|e| e.start) else {
+        return format!("final state: {log}\n");
+    };
+    let ms = |t: Instant| t.saturating_duration_since(origin).as_millis();
+    let mut out = String::new();
+    if let Some((from, to)) = history.reset {
+        out.push_str(&format!(
+            "store reset between {} and {} ms\n",
+            ms(from),
+            ms(to)
+        ));
+    }
+    for e in events {
+        out.push_str(&format!(
+            "{:>7}..{:>7} ms  p{} {:?} token={:?} entry={:?} {:?}\n",
+            ms(e.start),
+            ms(e.end),
+            e.process,
+            e.op,
+            e.token,
+            e.entry,
+            e.outcome
+        ));
+    }
+    out.push_str(&format!("final state: {log}\n"));
+    out
 }

@@ -36,3 +36,126 @@ async fn stream_leader_killed_and_restarted_during_operations() {
     .await;
     assert!(v.is_empty(), "{v:?}");
 }
+
+/// A waiter blocked on a held key while the stream leader is killed: once the holder lets go
+/// (or, if its release got no answer, once its lease runs out) the waiter returns within
+/// lease + the cluster bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow (about 20 s): make test-faults"]
+async fn waiter_woken_after_the_stream_leader_is_killed() {
+    use common::{cluster_bounds, KEY};
+    use fencelock::{Bytes, LockOptions};
+    use fencelock_fault_tests::history::{Event, Op, Outcome};
+    use fencelock_fault_tests::workload::{connect, final_log, report, Recorder};
+    use fencelock_testkit::NatsFaultCluster;
+
+    let ns = "fault_a_wait";
+    let lease = Duration::from_secs(1);
+    let mut cluster = tokio::task::spawn_blocking(NatsFaultCluster::start)
+        .await
+        .unwrap();
+    let holder = connect(&cluster.url(), ns, lease, Some(3)).await;
+    let waiter = connect(&cluster.url(), ns, lease, Some(3)).await;
+    let rec = Recorder::default();
+    let ev = |process, op, token, entry: Option<&str>, start, end, outcome, renews| Event {
+        process,
+        op,
+        token,
+        entry: entry.map(str::to_owned),
+        start,
+        end,
+        outcome,
+        lease,
+        renews,
+    };
+    let s = Instant::now();
+    let g = holder
+        .acquire_with(KEY, &LockOptions::timeout(Duration::from_secs(10)))
+        .await
+        .expect("the holder acquires");
+    let t = g.token();
+    rec.record(ev(
+        0,
+        Op::Acquire,
+        Some(t),
+        None,
+        s,
+        Instant::now(),
+        Outcome::Ok,
+        true,
+    ));
+    let waiting = {
+        let waiter = waiter.clone();
+        tokio::spawn(async move {
+            let s = Instant::now();
+            let r = waiter.wait(KEY, Some(Duration::from_secs(30))).await;
+            (r, s, Instant::now())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let leader = {
+        let stream = stream(ns);
+        let (c, leader) = tokio::task::spawn_blocking(move || {
+            let l = cluster
+                .wait_stream_leader(&stream, Duration::from_secs(10))
+                .expect("a stream leader");
+            cluster.kill(l);
+            (cluster, l)
+        })
+        .await
+        .unwrap();
+        cluster = c;
+        leader
+    };
+    let entry = format!("{t}.1");
+    let s = Instant::now();
+    let released = g.release(Some(Bytes::from(entry.clone()))).await;
+    let e = Instant::now();
+    let outcome = match released {
+        Ok(true) => Outcome::Ok,
+        Ok(false) => Outcome::Refused,
+        Err(_) => Outcome::Unknown,
+    };
+    rec.record(ev(
+        0,
+        Op::Release,
+        Some(t),
+        Some(&entry),
+        s,
+        e,
+        outcome,
+        true,
+    ));
+    if outcome != Outcome::Ok {
+        // Renewal stopped with the release attempt: the key is free a lease later at most.
+        rec.free_at(e + lease);
+    }
+    let (r, s, e) = waiting.await.unwrap();
+    let outcome = match r {
+        Ok(_) => Outcome::Ok,
+        Err(_) => Outcome::Refused,
+    };
+    rec.record(ev(1, Op::Wait, None, None, s, e, outcome, false));
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster
+            .restart(leader)
+            .expect("the killed leader comes back");
+        cluster
+    })
+    .await
+    .unwrap();
+    let log = final_log(&waiter, KEY).await;
+    let v = report(
+        "a: waiter across a leader kill",
+        &rec.history(),
+        &log,
+        1,
+        cluster_bounds(),
+    );
+    holder.close().await;
+    waiter.close().await;
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .unwrap();
+    assert!(v.is_empty(), "{v:?}");
+}

@@ -51,8 +51,9 @@ async fn memory_store_restarted_under_running_clients() {
         Bounds::default(),
         move |rec, until| {
             std::thread::sleep(Duration::from_secs(5));
+            let from = Instant::now();
             srv.restart();
-            rec.reset_at(Instant::now());
+            rec.reset(from, Instant::now());
             let _ = tx.send(());
             sleep_until(until);
             let _ = srv_tx.send(srv);
@@ -95,6 +96,7 @@ async fn bucket_deleted_and_recreated_under_running_clients() {
         Bounds::default(),
         move |rec, until| {
             std::thread::sleep(Duration::from_secs(5));
+            let from = Instant::now();
             let r = nats_request(
                 port,
                 &format!("$JS.API.STREAM.DELETE.KV_{ns}"),
@@ -103,7 +105,7 @@ async fn bucket_deleted_and_recreated_under_running_clients() {
             )
             .expect("deleting the bucket's stream");
             assert!(!r.contains("\"error\""), "{r}");
-            rec.reset_at(Instant::now());
+            rec.reset(from, Instant::now());
             let _ = tx.send(());
             sleep_until(until);
             1

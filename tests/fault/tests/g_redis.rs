@@ -92,8 +92,9 @@ async fn redis_restart_without_persistence() {
         Bounds::default(),
         move |rec, until| {
             std::thread::sleep(Duration::from_secs(5));
+            let from = Instant::now();
             srv.restart();
-            rec.reset_at(Instant::now());
+            rec.reset(from, Instant::now());
             sleep_until(until);
             let _ = tx.send(srv);
             1
@@ -101,5 +102,12 @@ async fn redis_restart_without_persistence() {
     )
     .await;
     drop(rx);
+    // Documented (docs/PROTOCOL-redis.md, "Failover and restarts"): without persistence a
+    // restart forgets everything, tokens included, so tokens start again. Everything else must
+    // hold: no two holders, no write past its lease, nothing acknowledged after it lost.
+    let v: Vec<_> = v
+        .into_iter()
+        .filter(|x| x.property != "tokens increase across a store reset")
+        .collect();
     assert!(v.is_empty(), "{v:?}");
 }
