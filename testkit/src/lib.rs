@@ -26,4 +26,4 @@ pub use redis::{
     redis_server_binary, RedisServer, RedisTls,
 };
 pub use redis_cluster::RedisCluster;
-pub use redis_sentinel::{RedisSentinel, MASTER_NAME as SENTINEL_MASTER_NAME};
+pub use redis_sentinel::{RedisSentinel, SentinelLinks, MASTER_NAME as SENTINEL_MASTER_NAME};

@@ -364,23 +364,27 @@ impl History {
         let mut v = Vec::new();
         for w in self.events.iter().filter(|e| e.op == Op::Wait) {
             let late_after = w.lease + bounds.wake_within;
-            if let Some(f) = self
+            // A wait still running at a free point (or started while the key stayed free, e.g.
+            // an application's retry after an error) must return within the bound of the later
+            // of the two instants.
+            let late = self
                 .free_points(w.lease, bounds)
                 .into_iter()
-                .find(|f| *f >= w.start)
-            {
-                if w.end > f + late_after {
-                    v.push(Violation {
-                        property: "waiters woken in time",
-                        detail: format!(
-                            "process {}'s wait ({:?}) returned {:?} after the key was free \
-                             (allowed {late_after:?})",
-                            w.process,
-                            w.outcome,
-                            w.end - f
-                        ),
-                    });
-                }
+                .filter(|f| w.end > *f && w.start <= *f + late_after)
+                .map(|f| (f, f.max(w.start)))
+                .find(|(_, from)| w.end > *from + late_after);
+            if let Some((f, from)) = late {
+                v.push(Violation {
+                    property: "waiters woken in time",
+                    detail: format!(
+                        "process {}'s wait ({:?}) returned {:?} after the key was free at \
+                         {:?} past its start (allowed {late_after:?})",
+                        w.process,
+                        w.outcome,
+                        w.end - from,
+                        f.saturating_duration_since(w.start),
+                    ),
+                });
             }
             if w.outcome != Outcome::Ok {
                 continue;
@@ -651,6 +655,22 @@ mod tests {
             v.iter().any(|v| v.detail.contains("while process 0 held")),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn a_wait_started_after_the_key_is_free_must_return_in_time_too() {
+        let tl = Timeline::new();
+        let mut h = History::default();
+        h.push(tl.ev(0, Op::Acquire, Some(1), None, 0, 10, Outcome::Ok));
+        h.push(tl.ev(0, Op::Release, Some(1), Some("1.1"), 90, 100, Outcome::Ok));
+        // A first attempt failed before the release; the retry starts after it and hangs.
+        h.push(tl.ev(1, Op::Wait, None, None, 20, 50, Outcome::Unknown));
+        h.push(tl.ev(1, Op::Wait, None, None, 500, 6000, Outcome::Refused));
+        let v = h.check("1.1", Bounds::default());
+        assert_eq!(properties(&v), vec!["waiters woken in time"], "{v:?}");
+        h.events[3].end = tl.at(600);
+        h.events[3].outcome = Outcome::Ok;
+        assert_eq!(h.check("1.1", Bounds::default()), vec![]);
     }
 
     #[test]

@@ -111,3 +111,49 @@ async fn redis_restart_without_persistence() {
         .collect();
     assert!(v.is_empty(), "{v:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "slow (about 35 s): make test-faults"]
+async fn master_partitioned_sentinel_fails_over_on_its_own() {
+    let s = tokio::task::spawn_blocking(RedisSentinel::start_proxied)
+        .await
+        .unwrap();
+    let url = s.url();
+    let (keep, kept) = std::sync::mpsc::channel();
+    let v = scenario(
+        "g: Redis master partitioned (automatic failover)",
+        &url,
+        "fault_g3",
+        3,
+        Mix::all(Duration::from_secs(1)),
+        Duration::from_secs(25),
+        |b| b.replication(1),
+        Bounds::default(),
+        move |_, until| {
+            let links = s.links.as_ref().expect("a proxied group");
+            std::thread::sleep(Duration::from_secs(3));
+            // Every link of the master (clients, its replica, the sentinel) is cut: the
+            // sentinel finds it down after a second and promotes the replica.
+            let old = s.master_port();
+            let cut = if old == links.master.port {
+                &links.master
+            } else {
+                &links.replica
+            };
+            cut.partition();
+            let promoted = Instant::now() + Duration::from_secs(20);
+            while s.master_port() == old {
+                assert!(Instant::now() < promoted, "no automatic failover in 20 s");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            std::thread::sleep(Duration::from_secs(3));
+            cut.heal();
+            sleep_until(until);
+            let _ = keep.send(s);
+            1
+        },
+    )
+    .await;
+    drop(kept);
+    assert!(v.is_empty(), "{v:?}");
+}
