@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 /// The contender holds long enough to outlast the old holder's reconnect after the heal.
 const CONTENDER_LEASE: Duration = Duration::from_secs(30);
 
+/// One event, spelled out field by field as the scenario records them by hand.
+#[allow(clippy::too_many_arguments)]
 fn event(
     process: usize,
     op: Op,
