@@ -195,6 +195,8 @@ async fn accept_loop(
 ) {
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors or similar: wait instead of spinning.
+            tokio::time::sleep(Duration::from_millis(20)).await;
             continue;
         };
         let now = *control.borrow();

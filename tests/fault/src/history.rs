@@ -389,16 +389,29 @@ impl History {
             if w.outcome != Outcome::Ok {
                 continue;
             }
-            // Held surely from the acquire's return until the earlier of the release's start
-            // and the lease's earliest end (acquire start + lease).
+            // Held surely from the acquire's return until the earliest of its holder's release
+            // attempt, the lease's earliest end (acquire start + lease) and a store reset (which
+            // frees every lock).
             for a in self.acquires().filter(|a| !a.renews && a.op == Op::Acquire) {
                 let release = self
                     .events
                     .iter()
-                    .filter(|r| r.op == Op::Release && r.token == a.token && self.same_epoch(r, a))
+                    .filter(|r| {
+                        r.op == Op::Release
+                            && r.process == a.process
+                            && r.token == a.token
+                            && r.start >= a.end
+                    })
                     .map(|r| r.start)
                     .min();
-                let held_until = release.map_or(a.start + a.lease, |r| r.min(a.start + a.lease));
+                let reset = self
+                    .reset
+                    .map(|(from, _)| from)
+                    .filter(|from| *from >= a.end);
+                let held_until = [release, reset]
+                    .into_iter()
+                    .flatten()
+                    .fold(a.start + a.lease, Instant::min);
                 if w.start > a.end && w.end < held_until {
                     v.push(Violation {
                         property: "waiters woken in time",
@@ -671,6 +684,22 @@ mod tests {
         h.events[3].end = tl.at(600);
         h.events[3].outcome = Outcome::Ok;
         assert_eq!(h.check("1.1", Bounds::default()), vec![]);
+    }
+
+    #[test]
+    fn a_store_reset_frees_the_key_for_waiters() {
+        let tl = Timeline::new();
+        let mut h = History::default();
+        h.push(tl.ev(0, Op::Acquire, Some(9), None, 0, 10, Outcome::Ok));
+        h.push(tl.ev(1, Op::Wait, None, None, 100, 400, Outcome::Ok));
+        let v = h.check("", Bounds::default());
+        assert!(
+            v.iter().any(|v| v.detail.contains("while process 0 held")),
+            "{v:?}"
+        );
+        // The store lost everything at 300 ms: "free" at 400 ms is the truth.
+        h.reset = Some((tl.at(300), tl.at(320)));
+        assert_eq!(h.check("", Bounds::default()), vec![]);
     }
 
     #[test]

@@ -204,12 +204,14 @@ pub async fn run_process(
                     .await;
                 let outcome = got.map_or_else(|e| classify(&e), |_| Outcome::Ok);
                 cx.record(Op::WithLock, None, Some(entry), s, e, outcome, false);
+                pause_after(outcome).await;
             }
             Op::Wait => {
                 let wait_for = mix.lease * 3 + mix.acquire_timeout;
                 let (got, s, e) = cx.timed(client.wait(key.as_str(), Some(wait_for))).await;
                 let outcome = got.map_or_else(|e| classify(&e), |_| Outcome::Ok);
                 cx.record(Op::Wait, None, None, s, e, outcome, false);
+                pause_after(outcome).await;
             }
             Op::Campaign => {
                 let (got, s, e) = cx
@@ -226,6 +228,7 @@ pub async fn run_process(
                     }
                     Err(err) => {
                         cx.record(Op::Campaign, None, None, s, e, classify(&err), true);
+                        pause_after(Outcome::Unknown).await;
                         continue;
                     }
                 };
@@ -256,6 +259,14 @@ pub async fn run_process(
         }
     }
     client.close().await;
+}
+
+/// After an operation without an answer, a short pause, as an application's retry would take,
+/// so that a process does not spin against a store that is down.
+async fn pause_after(outcome: Outcome) {
+    if outcome == Outcome::Unknown {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 /// Reads the key's final state (a comma-separated log), retrying while the store recovers.
