@@ -49,6 +49,7 @@ async fn memory_store_restarted_under_running_clients() {
         Duration::from_secs(15),
         memory,
         Bounds::default(),
+        &[],
         move |rec, until| {
             std::thread::sleep(Duration::from_secs(5));
             let from = Instant::now();
@@ -94,6 +95,7 @@ async fn bucket_deleted_and_recreated_under_running_clients() {
         Duration::from_secs(15),
         |b| b,
         Bounds::default(),
+        &[],
         move |rec, until| {
             std::thread::sleep(Duration::from_secs(5));
             let from = Instant::now();

@@ -4,7 +4,7 @@
 
 use fencelock_fault_tests::history::{Bounds, Violation};
 use fencelock_fault_tests::workload::{
-    connect, final_log, join_processes, report, start_processes, Mix, Recorder,
+    connect, final_log, join_processes, report, report_accepting, start_processes, Mix, Recorder,
 };
 use fencelock_testkit::NatsFaultCluster;
 use std::time::{Duration, Instant};
@@ -101,6 +101,7 @@ pub async fn scenario<F, C>(
     run: Duration,
     configure: C,
     bounds: Bounds,
+    accepted: &[&str],
     inject: F,
 ) -> Vec<Violation>
 where
@@ -123,5 +124,5 @@ where
     let reader = connect_with(url, ns, mix.lease, configure).await;
     let log = final_log(&reader, KEY).await;
     reader.close().await;
-    report(name, &rec.history(), &log, faults, bounds)
+    report_accepting(name, &rec.history(), &log, faults, bounds, accepted)
 }
