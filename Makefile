@@ -51,7 +51,8 @@ test-faults: setup
 	@mkdir -p .tmp
 	set -o pipefail; timeout 900 cargo test -p fencelock-fault-tests -- --include-ignored \
 		--test-threads=1 --nocapture $(FAULT_SKIP) 2>&1 | tee .tmp/test-faults.log
-	@grep -E '^(SCENARIO|  violation)' .tmp/test-faults.log
+	@echo '--- scenario | operations | faults injected | violations'
+	@grep -oE 'SCENARIO \|.*|^  (violation|documented).*' .tmp/test-faults.log
 
 bench: setup
 	cargo run --release -p fencelock-bench -- --backend all
