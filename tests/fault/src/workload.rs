@@ -315,24 +315,7 @@ pub fn report_accepting(
     let (waived, v): (Vec<Violation>, Vec<Violation>) = all
         .into_iter()
         .partition(|x| accepted.contains(&x.property));
-    let ok = history
-        .events
-        .iter()
-        .filter(|e| e.outcome == Outcome::Ok)
-        .count();
-    let waived_note = if waived.is_empty() {
-        String::new()
-    } else {
-        format!(" (+{} documented: {})", waived.len(), accepted.join(", "))
-    };
-    println!(
-        "SCENARIO | {name} | {} ops ({ok} ok) | {faults} | {}{waived_note}",
-        history.len(),
-        v.len()
-    );
-    for x in &waived {
-        println!("  documented, not a violation: {x}");
-    }
+    print_row(name, history, faults, v.len(), &waived, accepted);
     for x in v.iter().take(20) {
         println!("  violation: {x}");
     }
@@ -424,6 +407,34 @@ pub async fn join_processes(
             abort.abort();
             panic!("a client process was still running {grace:?} after the scenario's end");
         }
+    }
+}
+
+/// Prints the summary row (and the waived violations, one a line).
+pub fn print_row(
+    name: &str,
+    history: &History,
+    faults: usize,
+    violations: usize,
+    waived: &[Violation],
+    accepted: &[&str],
+) {
+    let ok = history
+        .events
+        .iter()
+        .filter(|e| e.outcome == Outcome::Ok)
+        .count();
+    let waived_note = if waived.is_empty() {
+        String::new()
+    } else {
+        format!(" (+{} documented: {})", waived.len(), accepted.join(", "))
+    };
+    println!(
+        "SCENARIO | {name} | {} ops ({ok} ok) | {faults} | {violations}{waived_note}",
+        history.len(),
+    );
+    for x in waived {
+        println!("  documented, not a violation: {x}");
     }
 }
 
