@@ -156,3 +156,87 @@ async fn master_partitioned_sentinel_fails_over_on_its_own() {
     drop(kept);
     assert!(v.is_empty(), "{v:?}");
 }
+
+/// The issue's sequence for a waiter on Redis: a holder keeps a 4 s lock for 3.5 s; another
+/// client is refused at 0.2 s and then waits from 2.5 s. The wait must not return "free" while
+/// the holder is still inside (issue 13 bug 2's report; this sequence passes on this branch,
+/// the precise trigger is covered by that bug's regression tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_wait_is_not_told_free_while_the_key_is_held() {
+    use common::KEY;
+    use fencelock::{Bytes, LockOptions};
+    use fencelock_fault_tests::history::{Event, Op, Outcome};
+    use fencelock_fault_tests::workload::{connect_with, final_log, report, Recorder};
+
+    let srv = tokio::task::spawn_blocking(RedisServer::start)
+        .await
+        .unwrap();
+    let lease = Duration::from_secs(4);
+    let holder = connect_with(&srv.url(), "fault_g4", lease, |b| b).await;
+    let other = connect_with(&srv.url(), "fault_g4", lease, |b| b).await;
+    let rec = Recorder::default();
+    let ev = move |process, op, token, entry: Option<String>, start, outcome| Event {
+        process,
+        op,
+        token,
+        entry,
+        start,
+        end: Instant::now(),
+        outcome,
+        lease,
+        renews: false,
+    };
+    let t0 = Instant::now();
+    let g = holder
+        .acquire_with(
+            KEY,
+            &LockOptions::timeout(Duration::from_secs(5)).with_renew(false),
+        )
+        .await
+        .unwrap();
+    let t = g.token();
+    rec.record(ev(0, Op::Acquire, Some(t), None, t0, Outcome::Ok));
+    let waiting = {
+        let rec = rec.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep_until((t0 + Duration::from_millis(200)).into()).await;
+            let s = Instant::now();
+            let got = other.try_acquire(KEY).await.unwrap();
+            assert!(got.is_none(), "the key is held");
+            rec.record(ev(1, Op::Acquire, None, None, s, Outcome::Refused));
+            tokio::time::sleep_until((t0 + Duration::from_millis(2500)).into()).await;
+            let s = Instant::now();
+            let r = other.wait(KEY, Some(Duration::from_secs(10))).await;
+            let outcome = if r.is_ok() {
+                Outcome::Ok
+            } else {
+                Outcome::Refused
+            };
+            rec.record(ev(1, Op::Wait, None, None, s, outcome));
+            other
+        })
+    };
+    tokio::time::sleep_until((t0 + Duration::from_millis(3500)).into()).await;
+    let entry = format!("{t}.1");
+    let s = Instant::now();
+    let released = g.release(Some(Bytes::from(entry.clone()))).await.unwrap();
+    let outcome = if released {
+        Outcome::Ok
+    } else {
+        Outcome::Refused
+    };
+    rec.record(ev(0, Op::Release, Some(t), Some(entry), s, outcome));
+    let other = waiting.await.unwrap();
+    let log = final_log(&other, KEY).await;
+    let v = report(
+        "g: Redis wait while held (issue's sequence)",
+        &rec.history(),
+        &log,
+        0,
+        Bounds::default(),
+    );
+    holder.close().await;
+    other.close().await;
+    drop(srv);
+    assert!(v.is_empty(), "{v:?}");
+}
