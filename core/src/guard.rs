@@ -62,6 +62,19 @@ impl GuardShared {
         *self.status.borrow()
     }
 
+    /// The status as the holder must believe it now: a guard whose local deadline passed is
+    /// lost even while a renewal is still in flight (its answer may come much later, up to the
+    /// store's request timeout, and a renewal that arrives late cannot make the lapse undone for
+    /// others: an observer may already have taken over).
+    pub fn status_now(&self) -> GuardStatus {
+        let status = self.status();
+        if status == GuardStatus::Held && Instant::now() >= self.deadline() {
+            self.mark_lost();
+            return self.status();
+        }
+        status
+    }
+
     pub fn token(&self) -> u64 {
         self.lock().held.token
     }
@@ -186,6 +199,7 @@ impl GuardShared {
         match self.client.backend.refresh(&self.key, &held).await? {
             Cas::Done(rev) => {
                 self.wrote(rev, sent, None);
+                self.undo_if_lost_meanwhile().await;
                 Ok(())
             }
             Cas::Conflict => {
@@ -208,6 +222,7 @@ impl GuardShared {
         {
             Cas::Done(rev) => {
                 self.wrote(rev, sent, Some(state));
+                self.undo_if_lost_meanwhile().await;
                 Ok(())
             }
             Cas::Conflict => {
@@ -266,6 +281,15 @@ impl GuardShared {
         }
     }
 
+    /// A write that was in flight when the local deadline passed still went through: the guard
+    /// already reported the lock lost (and the caller stopped), so the entry it renewed would
+    /// block everyone for a lease. Free it, keeping the state as stored.
+    async fn undo_if_lost_meanwhile(&self) {
+        if self.status() == GuardStatus::Lost {
+            self.free_lapsed().await;
+        }
+    }
+
     /// Gives the lock up without writing (a `with_lock` callback outlived its lease).
     pub fn abandon(&self) {
         self.finish(GuardStatus::Released);
@@ -320,9 +344,10 @@ impl LockGuard {
             .saturating_duration_since(Instant::now())
     }
 
-    /// Whether the lock is still held, lost, or released.
+    /// Whether the lock is still held, lost, or released. A lease that ran out on this
+    /// process's clock reads as lost at once, also while a renewal is still in flight.
     pub fn status(&self) -> GuardStatus {
-        self.shared.status()
+        self.shared.status_now()
     }
 
     /// True once the lock was lost (lease lapsed, renewal refused, or broken by someone else).
