@@ -28,6 +28,8 @@ pub(crate) struct HeldState {
     pub held: Held,
     /// When our last successful write was sent: the lease counts from here, on our clock.
     pub written_at: Instant,
+    /// The store epoch `held.revision` was learned in (see [`GuardShared::still_ours`]).
+    pub epoch: u64,
     /// Local task permit so other tasks of this client wait in line without touching the store.
     pub permit: Option<OwnedSemaphorePermit>,
 }
@@ -191,10 +193,44 @@ impl GuardShared {
         }
     }
 
+    /// Whether our entry is still the key's last one, when the store epoch moved since we
+    /// learned our revision (a reconnect, or a store found reset). After a reset the same
+    /// revision can name another acquisition's entry, and a compare-and-set on it would
+    /// overwrite a live holder: so the entry is read first, and it must be ours (same
+    /// acquisition id at the same revision). Not ours: the lock is lost.
+    async fn still_ours(&self, held: &Held) -> Result<bool> {
+        let epoch = self.client.backend.epoch();
+        if self.lock().epoch == epoch {
+            return Ok(true);
+        }
+        let snap = self.client.backend.load_authoritative(&self.key).await?;
+        let ours = snap.revision == held.revision
+            && snap
+                .holder
+                .as_ref()
+                .is_some_and(|h| h.lock_id == held.lock_id);
+        if ours {
+            self.lock().epoch = epoch;
+        } else {
+            tracing::warn!(key = %self.key, "the store was reset or rewritten under a held lock");
+        }
+        Ok(ours)
+    }
+
+    /// [`check_writable`](Self::check_writable), then [`still_ours`](Self::still_ours).
+    async fn check_ours(&self, what: &str) -> Result<Held> {
+        let held = self.check_writable(what, false)?;
+        if !self.still_ours(&held).await? {
+            self.mark_lost();
+            return Err(self.expired_error(what));
+        }
+        Ok(held)
+    }
+
     /// Renews the lease (used by the keeper and by `refresh`).
     pub async fn refresh(&self) -> Result<()> {
         let _w = self.writing.lock().await;
-        let held = self.check_writable("refresh", false)?;
+        let held = self.check_ours("refresh").await?;
         let sent = Instant::now();
         match self.client.backend.refresh(&self.key, &held).await? {
             Cas::Done(rev) => {
@@ -212,7 +248,7 @@ impl GuardShared {
     pub async fn put(&self, state: Option<Bytes>) -> Result<()> {
         self.check_state(&state)?;
         let _w = self.writing.lock().await;
-        let held = self.check_writable("write state of", false)?;
+        let held = self.check_ours("write state of").await?;
         let sent = Instant::now();
         match self
             .client
@@ -241,6 +277,12 @@ impl GuardShared {
         }
         let _w = self.writing.lock().await;
         let held = match self.check_writable("release", closing) {
+            Ok(h) if !self.still_ours(&h).await? => {
+                // Another acquisition's entry (a reset store): nothing of ours to free.
+                self.client.keys.forget(&self.key);
+                self.finish(GuardStatus::Released);
+                return Ok(false);
+            }
             Ok(h) => h,
             Err(e) if e.kind() == ErrorKind::Expired => {
                 self.free_lapsed().await;
@@ -271,6 +313,9 @@ impl GuardShared {
     /// its own observation) judged the lease over. Best effort: a failure changes nothing.
     async fn free_lapsed(&self) {
         let held = self.lock().held.clone();
+        if !matches!(self.still_ours(&held).await, Ok(true)) {
+            return;
+        }
         let stored = held.state.clone();
         match self.client.backend.release(&self.key, &held, stored).await {
             Ok(Cas::Done(snap)) => self.client.keys.remember(&self.key, snap),

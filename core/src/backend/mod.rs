@@ -166,11 +166,24 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
-    /// Changes whenever the connection was re-established. Revisions learned in an earlier
-    /// epoch are not trusted for a blind compare-and-set: the store may have been reset.
+    /// Changes whenever the connection was re-established or the store was found reset (its
+    /// revisions went back: a server restarted without its data, a namespace deleted and
+    /// created again). Revisions and observations learned in an earlier epoch are not trusted:
+    /// the same revision may now name someone else's entry.
     fn epoch(&self) -> u64 {
         0
     }
+
+    /// Follows [`epoch`](Backend::epoch), for tasks that must react at once (change feeds open
+    /// their watch again, waiters re-read). `None`: the epoch never changes.
+    fn epoch_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// A key's revision went back (a read or the change feed returned a lower revision than one
+    /// seen before in this epoch). A lagging replica does that too, so the store checks whether
+    /// it was reset, and moves the epoch if so.
+    async fn suspect_reset(&self) {}
 
     /// Reads the current snapshot of `key`.
     async fn load(&self, key: &Key) -> Result<Snapshot>;

@@ -7,6 +7,7 @@ mod entry;
 mod key_codec;
 mod leader_read;
 mod server_clock;
+mod store_epoch;
 
 use crate::backend::{
     Acquired, Backend, Cas, Held, HoldRequest, Holder, NamespaceChange, Snapshot,
@@ -19,9 +20,9 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use server_clock::ServerClock;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use store_epoch::StoreEpoch;
 
 pub use key_codec::{decode as decode_key, encode as encode_key};
 
@@ -109,7 +110,8 @@ pub struct NatsBackend {
     server: String,
     max_state_len: usize,
     max_age: Option<Duration>,
-    epoch: Arc<AtomicU64>,
+    /// Moves on reconnects and on resets of the bucket's stream.
+    epoch: Arc<StoreEpoch>,
     /// Present when the server's clock judges lease expiry (nats-server 2.11+, not clock-free).
     clock: Option<ServerClock>,
 }
@@ -135,13 +137,14 @@ impl NatsBackend {
             })?;
             addrs.push(addr);
         }
-        let epoch = Arc::new(AtomicU64::new(0));
+        let epoch = Arc::new(StoreEpoch::new());
         let on_event = epoch.clone();
         let options = connect_options(opts).await?.event_callback(move |event| {
             let on_event = on_event.clone();
             async move {
                 if matches!(event, async_nats::Event::Connected) {
-                    on_event.fetch_add(1, Ordering::AcqRel);
+                    // The server may have restarted without its data.
+                    on_event.advance("reconnected");
                 }
             }
         });
@@ -163,6 +166,13 @@ impl NatsBackend {
         let max_state_len =
             limit.saturating_sub(entry::FIXED_HEADER_LEN + entry::MAX_LABEL_LEN + HEADER_MARGIN);
         let max_age = Some(status.info.config.max_age).filter(|d| !d.is_zero());
+        epoch.set_created(status.info.created);
+        epoch.saw(status.info.state.last_sequence);
+        tokio::spawn(epoch.clone().follow_advisories(
+            client.clone(),
+            kv.clone(),
+            format!("KV_{}", bucket.namespace),
+        ));
         let clock = (!opts.clock_free && server_clock::supported(&client.server_info().version))
             .then(|| ServerClock::new(client.clone(), &bucket.namespace));
         Ok(NatsBackend {
@@ -187,9 +197,14 @@ impl NatsBackend {
     /// One compare-and-set write of a whole entry.
     async fn write(&self, op: &str, key: &Key, expect: u64, value: Bytes) -> Result<Cas<u64>> {
         let subject = key_codec::encode(key.as_str());
-        cas_error::settle(|| self.kv.update(subject.as_str(), value.clone(), expect))
+        let before = self.epoch.high();
+        let out = cas_error::settle(|| self.kv.update(subject.as_str(), value.clone(), expect))
             .await
-            .map_err(|e| self.err(op, key, e))
+            .map_err(|e| self.err(op, key, e))?;
+        if let Cas::Done(seq) = out {
+            self.epoch.wrote(seq, before);
+        }
+        Ok(out)
     }
 }
 
@@ -218,7 +233,15 @@ impl Backend for NatsBackend {
     }
 
     fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+        self.epoch.current()
+    }
+
+    fn epoch_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.epoch.changes())
+    }
+
+    async fn suspect_reset(&self) {
+        self.epoch.check(&self.kv).await
     }
 
     fn store_judges_expiry(&self) -> bool {
@@ -229,6 +252,7 @@ impl Backend for NatsBackend {
         match self.kv.entry(key_codec::encode(key.as_str())).await {
             Ok(None) => Ok(Snapshot::empty(0)),
             Ok(Some(e)) => {
+                self.epoch.saw(e.revision);
                 let stored = e.created;
                 let snap = to_snapshot(&self.server, key, e)?;
                 Ok(match &self.clock {
@@ -243,7 +267,10 @@ impl Backend for NatsBackend {
     async fn load_authoritative(&self, key: &Key) -> Result<Snapshot> {
         match leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str())).await {
             Ok(None) => Ok(Snapshot::empty(0)),
-            Ok(Some(e)) => to_snapshot(&self.server, key, e),
+            Ok(Some(e)) => {
+                self.epoch.saw(e.revision);
+                to_snapshot(&self.server, key, e)
+            }
             Err(e) => Err(self.err("reading from the stream leader", key, e)),
         }
     }
@@ -316,9 +343,13 @@ impl Backend for NatsBackend {
             .map_err(|e| self.err("watching", key, e))?;
         let key = key.clone();
         let server = self.server.clone();
+        let epoch = self.epoch.clone();
         Ok(watch
             .map(move |item| match item {
-                Ok(e) => to_snapshot(&server, &key, e),
+                Ok(e) => {
+                    epoch.saw(e.revision);
+                    to_snapshot(&server, &key, e)
+                }
                 Err(e) => Err(Error::backend(&server, "watching", Some(key.as_str()), e)),
             })
             .boxed())

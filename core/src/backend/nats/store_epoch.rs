@@ -1,0 +1,133 @@
+//! Telling when the bucket's stream was reset (docs/PROTOCOL-nats.md §6.6).
+//!
+//! Stream sequences only grow while a stream lives. They go back when a server restarts
+//! without its data (memory storage, wiped or lost storage, an unsynced tail lost in a crash)
+//! or when the bucket is deleted and created again; then a revision this client remembers may
+//! name someone else's entry, and its observations (who held what since when) are void. The
+//! epoch moves on every reconnect (a restart may have reset the stream) and whenever a reset is
+//! seen while connected:
+//! - a write acknowledged with a sequence not above one this client saw *before sending it*
+//!   (a new message always gets a sequence above every existing one);
+//! - on a suspicion (a key's revision went back), the stream info shows another creation time
+//!   or a last sequence below one this client saw;
+//! - the server announces that the bucket's stream was deleted or created (JetStream
+//!   advisories, one subscription per client), or that it elected a new stream leader (then
+//!   the stream info is checked as above). The KV watch cannot tell: its consumer is re-created
+//!   silently and resumes after the last sequence it delivered, so it would skip every entry of
+//!   the new stream below that.
+
+use async_nats::jetstream::kv;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use tokio::sync::watch;
+
+pub(super) struct StoreEpoch {
+    epoch: watch::Sender<u64>,
+    /// Highest stream sequence seen in this epoch (writes, reads, watch entries).
+    high: AtomicU64,
+    /// The stream's creation time as first read in this epoch.
+    created: Mutex<Option<time::OffsetDateTime>>,
+}
+
+impl StoreEpoch {
+    pub fn new() -> StoreEpoch {
+        StoreEpoch {
+            epoch: watch::channel(0).0,
+            high: AtomicU64::new(0),
+            created: Mutex::new(None),
+        }
+    }
+
+    pub fn current(&self) -> u64 {
+        *self.epoch.borrow()
+    }
+
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.epoch.subscribe()
+    }
+
+    /// Starts a new epoch: nothing seen so far counts.
+    pub fn advance(&self, why: &str) {
+        self.high.store(0, Ordering::Release);
+        *self.created.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.epoch.send_modify(|e| *e += 1);
+        tracing::debug!(epoch = self.current(), why, "new store epoch");
+    }
+
+    /// The highest sequence seen so far, to read before sending a write.
+    pub fn high(&self) -> u64 {
+        self.high.load(Ordering::Acquire)
+    }
+
+    /// Records a sequence read from the stream.
+    pub fn saw(&self, seq: u64) {
+        self.high.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// Records the sequence a write got; `before` is [`high`](Self::high) read before it was
+    /// sent. A sequence not above it means the stream went back.
+    pub fn wrote(&self, seq: u64, before: u64) {
+        if seq <= before {
+            self.advance("a write was stored below a sequence seen before it");
+        }
+        self.saw(seq);
+    }
+
+    /// Checks the stream itself after a key's revision went back (which a lagging replica can
+    /// also cause, so that alone moves nothing).
+    pub async fn check(&self, kv: &kv::Store) {
+        let high = self.high();
+        let status = match kv.status().await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the stream info to check for a reset");
+                return;
+            }
+        };
+        let created = status.info.created;
+        let last = status.info.state.last_sequence;
+        let known = {
+            let mut c = self.created.lock().unwrap_or_else(|p| p.into_inner());
+            *c.get_or_insert(created)
+        };
+        if known != created {
+            self.advance("the bucket's stream was created again");
+        } else if last < high {
+            self.advance("the stream's last sequence is below one seen before");
+        }
+    }
+
+    /// Follows the server's advisories about the bucket's stream until the connection closes.
+    pub async fn follow_advisories(
+        self: std::sync::Arc<Self>,
+        client: async_nats::Client,
+        kv: kv::Store,
+        stream: String,
+    ) {
+        use futures::StreamExt;
+        let subject = format!("$JS.EVENT.ADVISORY.STREAM.*.{stream}");
+        let mut sub = match client.subscribe(subject).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot follow the stream advisories");
+                return;
+            }
+        };
+        let weak = std::sync::Arc::downgrade(&self);
+        drop(self);
+        while let Some(msg) = sub.next().await {
+            let Some(me) = weak.upgrade() else { return };
+            let kind = msg.subject.split('.').nth(4).unwrap_or_default();
+            match kind {
+                "CREATED" | "DELETED" => me.advance("the bucket's stream was deleted or created"),
+                "LEADER_ELECTED" => me.check(&kv).await,
+                _ => {}
+            }
+        }
+    }
+
+    /// Notes the stream's creation time read at connect.
+    pub fn set_created(&self, created: time::OffsetDateTime) {
+        *self.created.lock().unwrap_or_else(|p| p.into_inner()) = Some(created);
+    }
+}
