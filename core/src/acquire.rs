@@ -250,6 +250,7 @@ fn guard(
             },
             written_at: at.sent,
             epoch: at.epoch,
+            unsure_release: None,
             permit: Some(permit),
         }),
         writing: tokio::sync::Mutex::new(()),

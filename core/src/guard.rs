@@ -30,6 +30,8 @@ pub(crate) struct HeldState {
     pub written_at: Instant,
     /// The store epoch `held.revision` was learned in (see [`GuardShared::still_ours`]).
     pub epoch: u64,
+    /// The state of a release attempt that got no answer (it may have been applied).
+    pub unsure_release: Option<Option<Bytes>>,
     /// Local task permit so other tasks of this client wait in line without touching the store.
     pub permit: Option<OwnedSemaphorePermit>,
 }
@@ -271,39 +273,120 @@ impl GuardShared {
     /// Releases, writing `state` (`None` keeps the current one). `Ok(false)` when the lease had
     /// lapsed or another holder took over: then `state` was not written (but a lock nobody took
     /// over is freed, see [`free_lapsed`](Self::free_lapsed)).
+    ///
+    /// A release never reports a write it made as not made. When an earlier attempt got no
+    /// answer (it may have been applied) and this one finds the entry moved on, the store is
+    /// asked whether the entry is that release; if it cannot tell, the answer is an error
+    /// saying the outcome is unknown, never `false`.
     pub async fn release(&self, state: Option<Option<Bytes>>, closing: bool) -> Result<bool> {
         if let Some(s) = &state {
             self.check_state(s)?;
         }
         let _w = self.writing.lock().await;
+        let tried = self.lock().unsure_release.clone();
         let held = match self.check_writable("release", closing) {
             Ok(h) if !self.still_ours(&h).await? => {
-                // Another acquisition's entry (a reset store): nothing of ours to free.
-                self.client.keys.forget(&self.key);
-                self.finish(GuardStatus::Released);
-                return Ok(false);
+                // Not our held entry any more (a reset store, or our earlier attempt).
+                return self.moved_on(&h, tried.as_ref(), None).await;
             }
             Ok(h) => h,
             Err(e) if e.kind() == ErrorKind::Expired => {
-                self.free_lapsed().await;
+                let held = self.lock().held.clone();
+                if let Some(t) = &tried {
+                    if let Some(done) = self.find_release(&held, t.as_ref(), None).await? {
+                        return Ok(done);
+                    }
+                }
+                let freed = self.free_lapsed().await;
                 self.finish(GuardStatus::Released);
+                if tried.is_some() && !freed {
+                    return Err(self.unknown_outcome());
+                }
                 return Ok(false);
             }
             Err(e) => return Err(e),
         };
         let state = state.unwrap_or_else(|| held.state.clone());
-        match self.client.backend.release(&self.key, &held, state).await? {
-            Cas::Done(snap) => {
+        match self
+            .client
+            .backend
+            .release(&self.key, &held, state.clone())
+            .await
+        {
+            Ok(Cas::Done(snap)) => {
                 self.client.keys.remember(&self.key, snap);
                 self.finish(GuardStatus::Released);
                 Ok(true)
             }
-            Cas::Conflict => {
-                self.client.keys.forget(&self.key);
-                self.finish(GuardStatus::Released);
-                Ok(false)
+            Ok(Cas::Conflict) => self.moved_on(&held, tried.as_ref(), Some(&state)).await,
+            Err(e) => {
+                if e.kind() == ErrorKind::Backend {
+                    // No answer: the write may have been applied. A retry must find out.
+                    self.lock().unsure_release = Some(state);
+                }
+                Err(e)
             }
         }
+    }
+
+    /// The entry is no longer our held one. Without an earlier unanswered attempt, the release
+    /// was refused: `false`. With one, it may have been that attempt's own write: the store
+    /// tells (`true`), or the outcome is unknown (an error of kind `Backend`).
+    async fn moved_on(
+        &self,
+        held: &Held,
+        tried: Option<&Option<Bytes>>,
+        now: Option<&Option<Bytes>>,
+    ) -> Result<bool> {
+        self.client.keys.forget(&self.key);
+        let Some(tried) = tried else {
+            self.finish(GuardStatus::Released);
+            return Ok(false);
+        };
+        match self.find_release(held, tried.as_ref(), now).await {
+            Ok(Some(done)) => Ok(done),
+            Ok(None) | Err(_) => {
+                self.finish(GuardStatus::Released);
+                Err(self.unknown_outcome())
+            }
+        }
+    }
+
+    /// Asks the store whether its entry is our release with `tried` (or `now`, the state of
+    /// this attempt); if so the guard is released and the answer is `Some(true)`.
+    async fn find_release(
+        &self,
+        held: &Held,
+        tried: Option<&Bytes>,
+        now: Option<&Option<Bytes>>,
+    ) -> Result<Option<bool>> {
+        let backend = &self.client.backend;
+        let mut found = backend.released_as(&self.key, held, tried).await?;
+        if found.is_none() {
+            if let Some(now) = now.filter(|n| n.as_ref() != tried) {
+                found = backend.released_as(&self.key, held, now.as_ref()).await?;
+            }
+        }
+        Ok(found.map(|snap| {
+            self.client.keys.remember(&self.key, snap);
+            self.finish(GuardStatus::Released);
+            true
+        }))
+    }
+
+    fn unknown_outcome(&self) -> Error {
+        let token = self.token();
+        Error::new(
+            ErrorKind::Backend,
+            format!(
+                "releasing key {:?} (token {token}): the outcome is unknown: an earlier attempt \
+                 got no answer and the key has changed since, so whether that attempt wrote its \
+                 state cannot be learned; read the key (get) before applying the update again",
+                self.key.as_str()
+            ),
+        )
+        .with_key(self.key.as_str())
+        .with_token(token)
     }
 
     /// Frees a lock whose lease lapsed, if nobody took it over meanwhile: one compare-and-set
@@ -311,17 +394,25 @@ impl GuardShared {
     /// this lapsed holder meant to write). A taker's write changed the revision, so then nothing
     /// is written. Without this, the next caller would wait until the store (or, clock-free,
     /// its own observation) judged the lease over. Best effort: a failure changes nothing.
-    async fn free_lapsed(&self) {
+    /// True when it freed the lock.
+    async fn free_lapsed(&self) -> bool {
         let held = self.lock().held.clone();
         if !matches!(self.still_ours(&held).await, Ok(true)) {
-            return;
+            return false;
         }
         let stored = held.state.clone();
         match self.client.backend.release(&self.key, &held, stored).await {
-            Ok(Cas::Done(snap)) => self.client.keys.remember(&self.key, snap),
-            Ok(Cas::Conflict) => self.client.keys.forget(&self.key),
+            Ok(Cas::Done(snap)) => {
+                self.client.keys.remember(&self.key, snap);
+                true
+            }
+            Ok(Cas::Conflict) => {
+                self.client.keys.forget(&self.key);
+                false
+            }
             Err(e) => {
-                tracing::debug!(key = %self.key, error = %e, "freeing a lapsed lock failed")
+                tracing::debug!(key = %self.key, error = %e, "freeing a lapsed lock failed");
+                false
             }
         }
     }

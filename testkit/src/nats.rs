@@ -94,9 +94,28 @@ impl NatsServer {
         self.child = Some(child);
     }
 
-    /// Freezes the server (SIGSTOP): connections stay open, requests get no answer.
+    /// Freezes the server (SIGSTOP): connections stay open, requests get no answer. Returns
+    /// once the process is stopped (the signal alone may leave a thread running a moment).
     pub fn pause(&self) {
         self.signal("-STOP");
+        let pid = self.child.as_ref().map_or(0, |c| c.id());
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < deadline {
+            // Field 3 is the state: T = stopped. Without /proc, fall back to a short pause.
+            let Ok(text) = std::fs::read_to_string(&stat) else {
+                std::thread::sleep(Duration::from_millis(50));
+                return;
+            };
+            if text
+                .rsplit(") ")
+                .next()
+                .is_some_and(|rest| rest.starts_with('T'))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     /// Lets a paused server run again (SIGCONT).

@@ -212,6 +212,19 @@ pub trait Backend: Send + Sync + 'static {
     /// Frees the lock and stores `state`, returning the snapshot written.
     async fn release(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<Snapshot>>;
 
+    /// Whether the key's last entry is exactly what [`release`](Backend::release) of `held` with
+    /// `state` writes, for when a release's compare-and-set conflicts: an earlier attempt whose
+    /// answer was lost may have been applied. `Some(snapshot)` of that entry when it is;
+    /// `None` when it is not, or when this store cannot tell.
+    async fn released_as(
+        &self,
+        _key: &Key,
+        _held: &Held,
+        _state: Option<&Bytes>,
+    ) -> Result<Option<Snapshot>> {
+        Ok(None)
+    }
+
     /// Removes the key's lock and state unconditionally.
     async fn delete(&self, key: &Key) -> Result<()>;
 

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 use server_clock::ServerClock;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use store_epoch::StoreEpoch;
@@ -109,7 +110,9 @@ pub struct NatsBackend {
     kv: kv::Store,
     server: String,
     max_state_len: usize,
-    max_age: Option<Duration>,
+    /// The bucket's `max_age` in milliseconds (0: none), kept current by the stream advisories
+    /// (an operator may edit the bucket while clients run).
+    max_age_ms: Arc<AtomicU64>,
     /// Moves on reconnects and on resets of the bucket's stream.
     epoch: Arc<StoreEpoch>,
     /// Present when the server's clock judges lease expiry (nats-server 2.11+, not clock-free).
@@ -165,13 +168,16 @@ impl NatsBackend {
         // Room for the longest label any call may record, not just this client's default.
         let max_state_len =
             limit.saturating_sub(entry::FIXED_HEADER_LEN + entry::MAX_LABEL_LEN + HEADER_MARGIN);
-        let max_age = Some(status.info.config.max_age).filter(|d| !d.is_zero());
+        let max_age_ms = Arc::new(AtomicU64::new(store_epoch::millis(
+            status.info.config.max_age,
+        )));
         epoch.set_created(status.info.created);
         epoch.saw(status.info.state.last_sequence);
         tokio::spawn(epoch.clone().follow_advisories(
             client.clone(),
             kv.clone(),
             format!("KV_{}", bucket.namespace),
+            max_age_ms.clone(),
         ));
         let clock = (!opts.clock_free && server_clock::supported(&client.server_info().version))
             .then(|| ServerClock::new(client.clone(), &bucket.namespace));
@@ -180,7 +186,7 @@ impl NatsBackend {
             kv,
             server,
             max_state_len,
-            max_age,
+            max_age_ms,
             epoch,
             clock,
         })
@@ -229,7 +235,10 @@ impl Backend for NatsBackend {
     }
 
     fn max_lease(&self) -> Option<Duration> {
-        self.max_age
+        match self.max_age_ms.load(Ordering::Acquire) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
     }
 
     fn epoch(&self) -> u64 {
@@ -326,6 +335,36 @@ impl Backend for NatsBackend {
                 Cas::Conflict => Cas::Conflict,
             },
         )
+    }
+
+    /// A free entry carrying our token is ours: every later acquisition writes a held entry
+    /// with its own (higher) token, and so does every release after it. Its state must be the
+    /// one we meant to write. (A `break_lock` of our hold also writes our token with the state
+    /// as stored; when that equals the state we meant, the store holds exactly what our release
+    /// would have left, and reporting it released is true to the caller.) Read from the stream
+    /// leader, which has applied every write it acknowledged.
+    async fn released_as(
+        &self,
+        key: &Key,
+        held: &Held,
+        state: Option<&Bytes>,
+    ) -> Result<Option<Snapshot>> {
+        let found = leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str()))
+            .await
+            .map_err(|e| self.err("reading from the stream leader", key, e))?;
+        let Some(e) = found.filter(|e| e.operation == kv::Operation::Put) else {
+            return Ok(None);
+        };
+        let Ok(d) = entry::decode(&e.value, e.revision) else {
+            return Ok(None);
+        };
+        let ours = d.holder.is_none() && d.token == held.token && d.state.as_ref() == state;
+        Ok(ours.then(|| Snapshot {
+            revision: e.revision,
+            holder: None,
+            state: d.state,
+            store_ttl: None,
+        }))
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {

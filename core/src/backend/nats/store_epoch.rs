@@ -77,15 +77,15 @@ impl StoreEpoch {
     /// also cause, so that alone moves nothing).
     pub async fn check(&self, kv: &kv::Store) {
         let high = self.high();
-        let status = match kv.status().await {
-            Ok(s) => s,
+        let info = match fresh_info(kv).await {
+            Ok(i) => i,
             Err(e) => {
                 tracing::debug!(error = %e, "cannot read the stream info to check for a reset");
                 return;
             }
         };
-        let created = status.info.created;
-        let last = status.info.state.last_sequence;
+        let created = info.created;
+        let last = info.state.last_sequence;
         let known = {
             let mut c = self.created.lock().unwrap_or_else(|p| p.into_inner());
             *c.get_or_insert(created)
@@ -98,11 +98,14 @@ impl StoreEpoch {
     }
 
     /// Follows the server's advisories about the bucket's stream until the connection closes.
+    /// A stream created again or updated may have another `max_age`: it is read into
+    /// `max_age_ms` (0: none), which bounds every later acquisition's lease.
     pub async fn follow_advisories(
         self: std::sync::Arc<Self>,
         client: async_nats::Client,
         kv: kv::Store,
         stream: String,
+        max_age_ms: std::sync::Arc<AtomicU64>,
     ) {
         use futures::StreamExt;
         let subject = format!("$JS.EVENT.ADVISORY.STREAM.*.{stream}");
@@ -123,6 +126,12 @@ impl StoreEpoch {
                 "LEADER_ELECTED" => me.check(&kv).await,
                 _ => {}
             }
+            if matches!(kind, "CREATED" | "UPDATED") {
+                match fresh_info(&kv).await {
+                    Ok(i) => max_age_ms.store(millis(i.config.max_age), Ordering::Release),
+                    Err(e) => tracing::debug!(error = %e, "cannot re-read the bucket's max_age"),
+                }
+            }
         }
     }
 
@@ -130,4 +139,19 @@ impl StoreEpoch {
     pub fn set_created(&self, created: time::OffsetDateTime) {
         *self.created.lock().unwrap_or_else(|p| p.into_inner()) = Some(created);
     }
+}
+
+/// A `max_age` in whole milliseconds (0: none), rounded down so a lease is never judged to fit
+/// when it does not.
+pub(super) fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The stream's info as the server has it now (the KV handle's `status` is the copy read when
+/// the bucket was bound).
+async fn fresh_info(
+    kv: &kv::Store,
+) -> Result<async_nats::jetstream::stream::Info, async_nats::jetstream::context::RequestError> {
+    let mut stream = kv.stream.clone();
+    stream.info().await.cloned()
 }
