@@ -37,6 +37,14 @@ async fn a_lock_taken_after_a_wipe_is_not_taken_over_on_pre_wipe_observations() 
         .await
         .unwrap();
     let gc = c.acquire("k", Some(LEASE * 3)).await.unwrap();
+    // B and W reconnected before C came and created the stream again above every token they
+    // had seen, so tokens did not restart at 1.
+    assert!(
+        gc.token() > gb.token(),
+        "token {} after {}",
+        gc.token(),
+        gb.token()
+    );
     // W first watched "k" at B's revision more than a lease ago; C's entry is new to it.
     let taken = w.try_acquire("k").await.unwrap();
     assert!(

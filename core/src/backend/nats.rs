@@ -2,6 +2,7 @@
 //! one KV entry per key holds lock and state, every write is a compare-and-set on the key's
 //! last revision, and the fencing token is the stream sequence of the acquiring write.
 
+mod bucket_restore;
 mod cas_error;
 mod entry;
 mod key_codec;
@@ -148,6 +149,7 @@ impl NatsBackend {
                 if matches!(event, async_nats::Event::Connected) {
                     // The server may have restarted without its data.
                     on_event.advance("reconnected");
+                    tokio::spawn(async move { on_event.restore_if_missing().await });
                 }
             }
         });
@@ -172,6 +174,7 @@ impl NatsBackend {
             status.info.config.max_age,
         )));
         epoch.set_created(status.info.created);
+        epoch.bind(client.clone(), kv.clone());
         epoch.saw(status.info.state.last_sequence);
         tokio::spawn(epoch.clone().follow_advisories(
             client.clone(),

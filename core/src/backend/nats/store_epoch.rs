@@ -27,6 +27,11 @@ pub(super) struct StoreEpoch {
     high: AtomicU64,
     /// The stream's creation time as first read in this epoch.
     created: Mutex<Option<time::OffsetDateTime>>,
+    /// Highest stream sequence ever seen, across epochs: a stream this client creates again
+    /// starts above it.
+    ever: AtomicU64,
+    /// The connection and bucket, once bound, for creating the stream again.
+    bound: std::sync::OnceLock<(async_nats::Client, kv::Store)>,
 }
 
 impl StoreEpoch {
@@ -35,6 +40,8 @@ impl StoreEpoch {
             epoch: watch::channel(0).0,
             high: AtomicU64::new(0),
             created: Mutex::new(None),
+            ever: AtomicU64::new(0),
+            bound: std::sync::OnceLock::new(),
         }
     }
 
@@ -62,6 +69,21 @@ impl StoreEpoch {
     /// Records a sequence read from the stream.
     pub fn saw(&self, seq: u64) {
         self.high.fetch_max(seq, Ordering::AcqRel);
+        self.ever.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// Remembers the bound bucket, so that a stream found missing can be created again.
+    pub fn bind(&self, client: async_nats::Client, kv: kv::Store) {
+        let _ = self.bound.set((client, kv));
+    }
+
+    /// Creates the bucket's stream again if it is missing (after a reconnect: the server may
+    /// have come back without its data), above every sequence this client saw.
+    pub async fn restore_if_missing(&self) {
+        if let Some((client, kv)) = self.bound.get() {
+            let ever = self.ever.load(Ordering::Acquire);
+            super::bucket_restore::restore_if_missing(client.clone(), kv.clone(), ever).await;
+        }
     }
 
     /// Records the sequence a write got; `before` is [`high`](Self::high) read before it was
@@ -122,7 +144,11 @@ impl StoreEpoch {
             let Some(me) = weak.upgrade() else { return };
             let kind = msg.subject.split('.').nth(4).unwrap_or_default();
             match kind {
-                "CREATED" | "DELETED" => me.advance("the bucket's stream was deleted or created"),
+                "CREATED" => me.advance("the bucket's stream was created again"),
+                "DELETED" => {
+                    me.advance("the bucket's stream was deleted");
+                    me.restore_if_missing().await;
+                }
                 "LEADER_ELECTED" => me.check(&kv).await,
                 _ => {}
             }
