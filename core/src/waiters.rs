@@ -236,7 +236,7 @@ fn publish(feed: &Feed, epoch: u64, snap: &Snapshot) {
     });
 }
 
-/// True when the feed's value is newer than `seen` (read in `epoch`).
+/// The feed's value (with its epoch) when it is newer than revision `seen` read in `epoch`.
 pub(crate) fn newer(fed: &Fed, epoch: u64, seen: u64) -> Option<(u64, Snapshot)> {
     match fed {
         Some((e, snap)) if *e > epoch || (*e == epoch && snap.revision > seen) => {

@@ -96,3 +96,34 @@ async fn a_release_after_a_takeover_is_false_without_an_unanswered_attempt() {
     c.close().await;
     other.close().await;
 }
+
+/// `with_lock` whose releasing write gets no answer: it asks again, learns that the write was
+/// applied, and returns the state — instead of an error that invites running the update twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_lock_learns_that_its_unanswered_release_was_applied() {
+    let srv = std::sync::Arc::new(NatsServer::start());
+    let c = nats_builder(&srv, "rel")
+        .lease(Duration::from_secs(30))
+        .connect()
+        .await
+        .unwrap();
+    let frozen = srv.clone();
+    let out = c
+        .with_lock("k", None, move |_state| async move {
+            // Freeze the server as the release goes out; let it go on after the client's 5 s
+            // request timeout, while the second attempt waits.
+            frozen.pause();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_secs(6));
+                frozen.resume();
+            });
+            Ok::<_, std::io::Error>(Some(b("once")))
+        })
+        .await
+        .expect("the release was applied: with_lock must say so");
+    assert_eq!(out, Some(b("once")));
+    let info = c.get("k").await.unwrap();
+    assert!(info.holder.is_none());
+    assert_eq!(info.state, Some(b("once")));
+    c.close().await;
+}
