@@ -181,3 +181,54 @@ async fn fresh_info(
     let mut stream = kv.stream.clone();
     stream.info().await.cloned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::StoreEpoch;
+
+    #[test]
+    fn a_write_stored_below_a_sequence_seen_before_it_moves_the_epoch() {
+        let e = StoreEpoch::new();
+        e.saw(40);
+        let before = e.high();
+        e.wrote(41, before);
+        assert_eq!(
+            e.current(),
+            0,
+            "a new write above everything seen is normal"
+        );
+        // A write sent after seeing 41 and stored at 3: the stream went back.
+        let before = e.high();
+        e.wrote(3, before);
+        assert_eq!(e.current(), 1);
+        assert_eq!(
+            e.high(),
+            3,
+            "the new epoch starts from what the new stream showed"
+        );
+    }
+
+    #[test]
+    fn concurrent_writes_answered_out_of_order_move_nothing() {
+        let e = StoreEpoch::new();
+        e.saw(10);
+        // Both sent after seeing 10; the later-stored one is answered first.
+        let (a, b) = (e.high(), e.high());
+        e.wrote(12, b);
+        e.wrote(11, a);
+        assert_eq!(e.current(), 0);
+        assert_eq!(e.high(), 12);
+    }
+
+    #[test]
+    fn reads_never_move_the_epoch_and_the_highest_sequence_survives_it() {
+        let e = StoreEpoch::new();
+        e.saw(100);
+        e.saw(7); // an old key's entry: sequences of other keys are lower, that is normal
+        assert_eq!(e.current(), 0);
+        assert_eq!(e.high(), 100);
+        e.advance("test");
+        assert_eq!(e.high(), 0);
+        assert_eq!(e.ever.load(std::sync::atomic::Ordering::Acquire), 100);
+    }
+}
