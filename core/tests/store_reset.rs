@@ -156,3 +156,35 @@ async fn wait_sees_a_release_in_a_bucket_created_again() {
         cl.close().await;
     }
 }
+
+/// A server restart loses a memory-storage bucket entirely. A client that stays up creates it
+/// again above the tokens it handed out, so a later acquisition (by any client) gets a higher
+/// token instead of restarting at 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_bucket_lost_in_a_restart_comes_back_above_the_tokens_seen() {
+    let mut srv = NatsServer::start();
+    let c = nats_builder(&srv, "mem")
+        .storage(fencelock::Storage::Memory)
+        .lease(LEASE)
+        .connect()
+        .await
+        .unwrap();
+    let g = c.acquire("k", None).await.unwrap();
+    for i in 0..5 {
+        g.put(Some(b(&i.to_string()))).await.unwrap();
+    }
+    srv.restart();
+    // Long enough for the client to reconnect and find the stream missing.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let later = nats_client(&srv, "mem").await;
+    let g2 = later.acquire("k", Some(LEASE * 3)).await.unwrap();
+    assert!(
+        g2.token() > g.token() + 5,
+        "token {} after {} and five writes",
+        g2.token(),
+        g.token()
+    );
+    assert!(g.is_lost());
+    c.close().await;
+    later.close().await;
+}
