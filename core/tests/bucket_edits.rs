@@ -33,7 +33,7 @@ async fn a_max_age_lowered_while_connected_bounds_later_leases() {
     js.update_stream(config).await.unwrap();
 
     // The server announces the update; give the client a moment to read it.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let e = c
         .acquire("k", Some(Duration::from_secs(1)))
         .await
