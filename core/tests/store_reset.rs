@@ -188,3 +188,56 @@ async fn a_memory_bucket_lost_in_a_restart_comes_back_above_the_tokens_seen() {
     c.close().await;
     later.close().await;
 }
+
+/// After a reset, an `acquire` of a key held by a new holder waits; it used to spin: the change
+/// feed still held the old store's higher revision of the key (free), so every round wrote on
+/// it, met a conflict, read the new holder, and took the feed's stale value again, without a
+/// pause. Every write attempt is a publish on the key's subject, which a plain subscriber sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acquire_does_not_spin_on_a_change_feed_from_before_a_reset() {
+    let mut srv = NatsServer::start();
+    let long = Duration::from_secs(30);
+    let b_client = nats_builder(&srv, "spin")
+        .lease(long)
+        .connect()
+        .await
+        .unwrap();
+    let w = nats_builder(&srv, "spin")
+        .lease(long)
+        .connect()
+        .await
+        .unwrap();
+    let g = b_client.acquire("k", None).await.unwrap();
+    let w2 = w.clone();
+    let waited = tokio::spawn(async move { w2.wait("k", Some(Duration::from_secs(10))).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(g.release(None).await.unwrap());
+    waited.await.unwrap().unwrap(); // W's change feed now holds the free entry
+    srv.wipe_and_restart();
+    let c = nats_builder(&srv, "spin")
+        .lease(long)
+        .connect()
+        .await
+        .unwrap();
+    let gc = c.acquire("k", Some(Duration::from_secs(10))).await.unwrap();
+    let nc = async_nats::connect(srv.url()).await.unwrap();
+    let mut writes = nc.subscribe("$KV.spin.k").await.unwrap();
+    nc.flush().await.unwrap();
+    let e = w
+        .acquire("k", Some(Duration::from_secs(2)))
+        .await
+        .expect_err("c holds the lock");
+    assert_eq!(e.kind(), fencelock::ErrorKind::Timeout, "{e}");
+    let mut count = 0;
+    while let Ok(Some(_)) = tokio::time::timeout(Duration::from_millis(200), writes.next()).await {
+        count += 1;
+    }
+    assert!(
+        count < 20,
+        "{count} write attempts in 2 s while the key was held"
+    );
+    assert!(gc.release(None).await.unwrap());
+    for cl in [b_client, w, c] {
+        cl.close().await;
+    }
+}

@@ -581,16 +581,29 @@ async fn bind_or_create_bucket(
                 num_replicas: want.replicas.unwrap_or(1),
                 ..Default::default()
             };
-            js.create_key_value(config).await.map_err(|e| {
-                Error::backend(
-                    server,
-                    &format!(
-                        "creating bucket {ns:?} (is JetStream enabled, e.g. nats-server -js?)"
-                    ),
-                    None,
-                    e,
-                )
-            })
+            match js.create_key_value(config).await {
+                Ok(store) => Ok(store),
+                Err(e) => {
+                    // Someone created it between our look and our create (another client
+                    // connecting, or a running one restoring a lost stream with its own
+                    // first sequence): bind theirs.
+                    if let Ok(store) = js.get_key_value(ns.as_str()).await {
+                        let status = store.status().await.map_err(|e| {
+                            Error::backend(server, &format!("reading bucket {ns:?}"), None, e)
+                        })?;
+                        check_compatible(&status.info.config, want, server)?;
+                        return Ok(store);
+                    }
+                    Err(Error::backend(
+                        server,
+                        &format!(
+                            "creating bucket {ns:?} (is JetStream enabled, e.g. nats-server -js?)"
+                        ),
+                        None,
+                        e,
+                    ))
+                }
+            }
         }
         Err(e) => Err(Error::backend(
             server,
