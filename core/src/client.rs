@@ -351,7 +351,29 @@ impl Client {
             }
             Ok(Ok(new_state)) => {
                 let state = new_state.or(before);
-                if guard.release(state.clone()).await? {
+                let released = match guard.release(state.clone()).await {
+                    // No answer: the guard remembers the attempt, and a second release learns
+                    // from the store whether it was applied.
+                    Err(e) if e.kind() == ErrorKind::Backend => {
+                        guard.release(state.clone()).await.map_err(|e2| {
+                            Error::new(
+                                ErrorKind::Backend,
+                                format!(
+                                    "the with_lock callback for key {:?} returned, but writing \
+                                     its state got no answer, so the outcome is unknown (the \
+                                     state may or may not have been written); read it with get() \
+                                     before running the update again: {e2}",
+                                    guard.key()
+                                ),
+                            )
+                            .with_key(guard.key())
+                            .with_token(guard.token())
+                            .with_source(e2)
+                        })
+                    }
+                    r => r,
+                };
+                if released? {
                     Ok(state)
                 } else {
                     Err(Error::new(

@@ -100,23 +100,25 @@ impl Client {
         inner.check_open(&key)?;
         // Subscribe before reading, so no change between the two is missed.
         let rx = inner.keys.subscribe(&key);
-        let first = inner.backend.load(&key).await?;
+        let (epoch, first) = crate::waiters::read_checked(&inner.keys, &key, false).await?;
         let current = first.holder.clone();
         let seen = Seen {
+            epoch,
             revision: first.revision,
-            term: first.holder.as_ref().map(|h| h.token),
+            term: term_of(&first.holder),
         };
         let changes = futures::stream::unfold((rx, seen), |(mut rx, mut seen)| async move {
             loop {
                 rx.changed().await.ok()?;
-                let Some(snap) = rx.borrow_and_update().clone() else {
+                // A snapshot of a later store epoch (a reset store, whose revisions restarted)
+                // counts even with a lower revision.
+                let fed = crate::waiters::newer(&rx.borrow_and_update(), seen.epoch, seen.revision);
+                let Some((epoch, snap)) = fed else {
                     continue;
                 };
-                if snap.revision <= seen.revision {
-                    continue;
-                }
+                seen.epoch = epoch;
                 seen.revision = snap.revision;
-                let term = snap.holder.as_ref().map(|h| h.token);
+                let term = term_of(&snap.holder);
                 if term != seen.term {
                     seen.term = term;
                     return Some((snap.holder, (rx, seen)));
@@ -129,8 +131,15 @@ impl Client {
     }
 }
 
+/// A leader's term: its token, and its acquisition id (after a store reset a new leader can
+/// get an old leader's token).
+fn term_of(holder: &Option<Holder>) -> Option<(u64, crate::backend::LockId)> {
+    holder.as_ref().map(|h| (h.token, h.lock_id))
+}
+
 /// What an observer last reported.
 struct Seen {
+    epoch: u64,
     revision: u64,
-    term: Option<u64>,
+    term: Option<(u64, crate::backend::LockId)>,
 }
