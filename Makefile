@@ -41,17 +41,11 @@ test-rust: setup
 
 # The whole fault suite (tests/fault/README.md), one scenario at a time, bounded to 15 minutes;
 # every scenario prints a "SCENARIO | name | operations | faults | violations" row, gathered at
-# the end. Scenarios of a listed bug whose fix is on another branch are skipped by name until
-# it merges (FAULT_SKIP); `cargo test` still reports them as ignored.
-FAULT_SKIP ?= --skip memory_store_restarted_under_running_clients \
-	--skip bucket_deleted_and_recreated_under_running_clients \
-	--skip waiter_refused_before_a_reset_does_not_take_the_lock_from_a_holder_after_it \
-	--skip holder_partitioned_after_a_renewal_is_told_before_anyone_else_acquires \
-	--skip holder_black_holed_after_a_renewal_is_told_before_anyone_else_acquires
+# the end. The slow scenarios are #[ignore]d, so `make test` runs only the fast part.
 test-faults: setup
 	@mkdir -p .tmp
 	set -o pipefail; timeout 900 cargo test -p fencelock-fault-tests -- --include-ignored \
-		--test-threads=1 --nocapture $(FAULT_SKIP) 2>&1 | tee .tmp/test-faults.log
+		--test-threads=1 --nocapture 2>&1 | tee .tmp/test-faults.log
 	@echo '--- scenario | operations | faults injected | violations'
 	@grep -oE 'SCENARIO \|.*|^  (violation|documented).*' .tmp/test-faults.log
 
