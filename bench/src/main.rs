@@ -1,4 +1,4 @@
-//! fencelock-bench: the W1-W5 figures of DESIGN.md section 6, each next to the raw store
+//! fencelock-bench: the W1-W5 figures of docs/ARCHITECTURE.md, each next to the raw store
 //! client's baseline measured in the same run (async-nats KV for NATS, the `redis` crate for
 //! Redis), printed as one table per backend.
 //!
@@ -194,7 +194,7 @@ impl Plan {
                 w3_raw: Duration::from_millis(500),
                 w3_settle: Duration::from_millis(5),
                 w5_locks: 10_000,
-                // DESIGN.md: lease 30 s (renewal at lease/3 = 10 s); the window covers one
+                // W5's lease: 30 s (renewal at lease/3 = 10 s); the window covers one
                 // renewal of every lock.
                 w5_lease: Duration::from_secs(30),
                 w5_window: Duration::from_secs(12),

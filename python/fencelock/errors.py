@@ -32,7 +32,7 @@ class LockTimeout(FencelockError, TimeoutError):
     its lease."""
 
 
-TimeoutError = LockTimeout  # noqa: A001 - DESIGN names it fencelock.TimeoutError
+TimeoutError = LockTimeout  # noqa: A001 - the documented name is fencelock.TimeoutError
 
 
 class LockHeld(FencelockError):
