@@ -135,6 +135,25 @@ impl Client {
         ClientBuilder::new(url)
     }
 
+    /// Connects with every option in one value: what each binding does. Same as
+    /// `ClientBuilder::from(options).connect()`.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::connect`]: `InvalidArgument` for an option the URL's backend does not
+    /// use or a value out of range, `Backend` when the store cannot be reached.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> fencelock::Result<()> {
+    /// let mut options = fencelock::ConnectOptions::new("redis://127.0.0.1:6379");
+    /// options.namespace = Some("billing".into());
+    /// options.replication = Some(2); // the primary and one replica acknowledge every write
+    /// let client = fencelock::Client::connect_with(options).await?;
+    /// # client.close().await; Ok(()) }
+    /// ```
+    pub async fn connect_with(options: crate::ConnectOptions) -> Result<Client> {
+        ClientBuilder::from(options).connect().await
+    }
+
     /// Starts building a client of the NATS JetStream KV backend. `servers` is one URL or
     /// several separated by commas, e.g. `nats://127.0.0.1:4222`.
     pub fn nats(servers: &str) -> ClientBuilder {
