@@ -126,10 +126,13 @@ export interface ConnectOptions {
   leaseMs?: number
   /** Entries expire this long after their last write (default never). */
   objectExpiryMs?: number
-  /** Replicas of the namespace's stream (NATS). */
-  replicas?: number
-  /** Replicas each write waits for with `WAIT` (Redis). */
+  /**
+   * Copies of every write, counting the primary: NATS stream replicas (1 to 5); Redis
+   * writes `WAIT` for `replication - 1` replicas.
+   */
   replication?: number
+  /** Redis: how long `WAIT` may take (default 1000). */
+  replicationTimeoutMs?: number
   /** Storage of a new NATS bucket: `file` (default) or `memory`. */
   storage?: string
   /** NATS: judge lease expiry clock-free (by observation) also on nats-server 2.11+. */

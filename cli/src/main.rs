@@ -45,9 +45,9 @@ struct Cli {
         global = true
     )]
     namespace: String,
-    /// How long to try connecting (default 5s; not for memory://).
-    #[arg(long, value_parser = duration::parse, global = true)]
-    connect_timeout: Option<Duration>,
+    /// How long to try connecting.
+    #[arg(long, default_value = "5s", value_parser = duration::parse, global = true)]
+    connect_timeout: Duration,
     #[command(subcommand)]
     command: Command,
 }
@@ -218,19 +218,20 @@ fn main() {
 }
 
 async fn connect(cli: &Cli) -> CliResult<fencelock::Client> {
-    let mut builder = fencelock::Client::builder(&cli.url).namespace(cli.namespace.clone());
-    if let Some(t) = cli.connect_timeout {
-        builder = builder.connect_timeout(t);
-    }
-    builder.connect().await.map_err(|e| {
-        let exit = Exit::of(&e);
-        let hint = if exit == Exit::Backend {
-            " (check --url / FENCELOCK_URL and that the server is running)"
-        } else {
-            ""
-        };
-        Failure::new(exit, format!("cannot connect to {}: {e}{hint}", cli.url))
-    })
+    fencelock::Client::builder(&cli.url)
+        .namespace(cli.namespace.clone())
+        .connect_timeout(cli.connect_timeout)
+        .connect()
+        .await
+        .map_err(|e| {
+            let exit = Exit::of(&e);
+            let hint = if exit == Exit::Backend {
+                " (check --url / FENCELOCK_URL and that the server is running)"
+            } else {
+                ""
+            };
+            Failure::new(exit, format!("cannot connect to {}: {e}{hint}", cli.url))
+        })
 }
 
 /// Runs the command; `Ok` carries the exit code.

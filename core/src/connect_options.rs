@@ -36,9 +36,9 @@ impl BackendKind {
 ///
 /// | option | NATS | Redis | memory |
 /// |---|---|---|---|
-/// | `namespace`, `lease`, `object_expiry`, `renew`, `renew_fraction`, `max_hold`, `label` | yes | yes | yes |
+/// | `namespace`, `lease`, `object_expiry`, `renew`, `renew_fraction`, `max_hold`, `label`, `connect_timeout` | yes | yes | yes (connecting is instant) |
 /// | `replication` | stream replicas | `WAIT` for `replication - 1` replicas | no |
-/// | `connect_timeout`, `tls_root_cert`, `tls_client_cert` + `tls_client_key`, `require_tls` | yes | yes | no |
+/// | `tls_root_cert`, `tls_client_cert` + `tls_client_key`, `require_tls` | yes | yes | no |
 /// | `replication_timeout` | no | yes | no |
 /// | `token`, `user` + `password`, `creds_file`, `storage`, `clock_free` | yes | no (credentials go in the URL) | no |
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -88,7 +88,8 @@ pub struct ConnectOptions {
     pub tls_client_key: Option<PathBuf>,
     /// Refuse connections without TLS (Redis: URLs other than `rediss…`).
     pub require_tls: Option<bool>,
-    /// How long to try connecting (default 5 s).
+    /// How long to try connecting (default 5 s). Accepted by every backend (a deadline the
+    /// caller has anyway, e.g. Go's context); the memory backend connects at once.
     pub connect_timeout: Option<Duration>,
 }
 
@@ -181,7 +182,6 @@ impl ConnectOptions {
         let redis_only = [("replication_timeout", self.replication_timeout.is_some())];
         let network = [
             ("replication", self.replication.is_some()),
-            ("connect_timeout", self.connect_timeout.is_some()),
             ("tls_root_cert", self.tls_root_cert.is_some()),
             ("tls_client_cert", self.tls_client_cert.is_some()),
             ("tls_client_key", self.tls_client_key.is_some()),

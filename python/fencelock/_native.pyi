@@ -86,7 +86,8 @@ class NativeClient:
         namespace: str | None = None,
         lease: float | None = None,
         object_expiry: float | None = None,
-        replicas: int | None = None,
+        replication: int | None = None,
+        replication_timeout: float | None = None,
         storage: str | None = None,
         renew: bool | None = None,
         renew_fraction: float | None = None,
@@ -99,9 +100,9 @@ class NativeClient:
         tls_root_cert: str | None = None,
         tls_client_cert: str | None = None,
         tls_client_key: str | None = None,
-        require_tls: bool = False,
+        require_tls: bool | None = None,
         connect_timeout: float | None = None,
-        clock_free: bool = False,
+        clock_free: bool | None = None,
     ) -> NativeClient: ...
     @staticmethod
     def connect_async(
@@ -110,7 +111,8 @@ class NativeClient:
         namespace: str | None = None,
         lease: float | None = None,
         object_expiry: float | None = None,
-        replicas: int | None = None,
+        replication: int | None = None,
+        replication_timeout: float | None = None,
         storage: str | None = None,
         renew: bool | None = None,
         renew_fraction: float | None = None,
@@ -123,9 +125,9 @@ class NativeClient:
         tls_root_cert: str | None = None,
         tls_client_cert: str | None = None,
         tls_client_key: str | None = None,
-        require_tls: bool = False,
+        require_tls: bool | None = None,
         connect_timeout: float | None = None,
-        clock_free: bool = False,
+        clock_free: bool | None = None,
     ) -> Awaitable[NativeClient]: ...
     @property
     def server(self) -> str: ...

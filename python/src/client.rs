@@ -2,15 +2,17 @@
 //! `*_async` awaitables. Callbacks (`with_lock`, `do_if_free`) run Python code: the sync forms
 //! run it on the calling thread, so it may call the client again.
 
+use crate::connect_options;
 use crate::convert::{self, HolderTuple, KeyInfoTuple};
-use crate::error::{invalid_argument, IntoPy};
+use crate::error::IntoPy;
 use crate::guard::NativeGuard;
 use crate::leadership::NativeLeadership;
 use crate::observer::NativeLeaderObserver;
 use crate::runtime;
-use fencelock::{Bytes, Client, ClientBuilder, LockOptions, Storage};
+use fencelock::{Bytes, Client, LockOptions};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -18,100 +20,6 @@ use tokio::sync::{mpsc, oneshot};
 #[pyclass(frozen, module = "fencelock._native")]
 pub struct NativeClient {
     inner: Client,
-}
-
-/// Builds the core builder from `connect`'s keyword arguments.
-#[allow(clippy::too_many_arguments)]
-fn builder(
-    url: &str,
-    namespace: Option<String>,
-    lease: Option<&Bound<'_, PyAny>>,
-    object_expiry: Option<&Bound<'_, PyAny>>,
-    replicas: Option<i64>,
-    storage: Option<&str>,
-    renew: Option<bool>,
-    renew_fraction: Option<f64>,
-    max_hold: Option<&Bound<'_, PyAny>>,
-    label: Option<String>,
-    token: Option<String>,
-    user: Option<String>,
-    password: Option<String>,
-    creds_file: Option<String>,
-    tls_root_cert: Option<String>,
-    tls_client_cert: Option<String>,
-    tls_client_key: Option<String>,
-    require_tls: bool,
-    connect_timeout: Option<&Bound<'_, PyAny>>,
-    clock_free: bool,
-) -> PyResult<ClientBuilder> {
-    let mut b = Client::builder(url).clock_free(clock_free);
-    if let Some(ns) = namespace {
-        b = b.namespace(ns);
-    }
-    if let Some(l) = convert::duration("lock_duration", lease, false)? {
-        b = b.lease(l);
-    }
-    if let Some(e) = convert::duration("object_expiry", object_expiry, false)? {
-        b = b.object_expiry(e);
-    }
-    if let Some(r) = replicas {
-        let r = usize::try_from(r).map_err(|_| {
-            invalid_argument(format!("replication must be between 1 and 5, not {r}"))
-        })?;
-        b = b.replicas(r);
-    }
-    match storage {
-        None => {}
-        Some("file") => b = b.storage(Storage::File),
-        Some("memory") => b = b.storage(Storage::Memory),
-        Some(other) => {
-            return Err(invalid_argument(format!(
-                "storage must be \"file\" or \"memory\", not {other:?}"
-            )))
-        }
-    }
-    if let Some(r) = renew {
-        b = b.renew(r);
-    }
-    if let Some(f) = renew_fraction {
-        b = b.renew_fraction(f);
-    }
-    if let Some(m) = convert::duration("max_hold", max_hold, false)? {
-        b = b.max_hold(m);
-    }
-    if let Some(l) = label {
-        b = b.label(l);
-    }
-    if let Some(t) = token {
-        b = b.token(t);
-    }
-    match (user, password) {
-        (Some(u), Some(p)) => b = b.user_password(u, p),
-        (None, None) => {}
-        _ => return Err(invalid_argument("user and password must be given together")),
-    }
-    if let Some(c) = creds_file {
-        b = b.creds_file(c);
-    }
-    if let Some(c) = tls_root_cert {
-        b = b.tls_root_cert(c);
-    }
-    match (tls_client_cert, tls_client_key) {
-        (Some(c), Some(k)) => b = b.tls_client_cert(c, k),
-        (None, None) => {}
-        _ => {
-            return Err(invalid_argument(
-                "tls_client_cert and tls_client_key must be given together",
-            ))
-        }
-    }
-    if require_tls {
-        b = b.require_tls(true);
-    }
-    if let Some(t) = convert::duration("connect_timeout", connect_timeout, false)? {
-        b = b.connect_timeout(t);
-    }
-    Ok(b)
 }
 
 fn lock_options(
@@ -239,120 +147,34 @@ fn bytes_result(b: Option<Bytes>) -> Option<Vec<u8>> {
 
 #[pymethods]
 impl NativeClient {
-    /// Connects (blocking). Durations are seconds.
+    /// Connects (blocking). Durations are seconds; keyword arguments as in `fencelock.connect`.
     #[staticmethod]
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (url, *, namespace=None, lease=None, object_expiry=None, replicas=None,
-        storage=None, renew=None, renew_fraction=None, max_hold=None, label=None, token=None,
-        user=None, password=None, creds_file=None, tls_root_cert=None, tls_client_cert=None,
-        tls_client_key=None, require_tls=false, connect_timeout=None, clock_free=false))]
+    #[pyo3(signature = (url, **options))]
     fn connect(
         py: Python<'_>,
         url: &str,
-        namespace: Option<String>,
-        lease: Option<&Bound<'_, PyAny>>,
-        object_expiry: Option<&Bound<'_, PyAny>>,
-        replicas: Option<i64>,
-        storage: Option<&str>,
-        renew: Option<bool>,
-        renew_fraction: Option<f64>,
-        max_hold: Option<&Bound<'_, PyAny>>,
-        label: Option<String>,
-        token: Option<String>,
-        user: Option<String>,
-        password: Option<String>,
-        creds_file: Option<String>,
-        tls_root_cert: Option<String>,
-        tls_client_cert: Option<String>,
-        tls_client_key: Option<String>,
-        require_tls: bool,
-        connect_timeout: Option<&Bound<'_, PyAny>>,
-        clock_free: bool,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<NativeClient> {
-        let b = builder(
-            url,
-            namespace,
-            lease,
-            object_expiry,
-            replicas,
-            storage,
-            renew,
-            renew_fraction,
-            max_hold,
-            label,
-            token,
-            user,
-            password,
-            creds_file,
-            tls_root_cert,
-            tls_client_cert,
-            tls_client_key,
-            require_tls,
-            connect_timeout,
-            clock_free,
-        )?;
+        let options = connect_options::from_kwargs(url, options)?;
         runtime::block(py, async move {
             Ok(NativeClient {
-                inner: b.connect().await.py_err()?,
+                inner: Client::connect_with(options).await.py_err()?,
             })
         })
     }
 
     /// Connects, as an awaitable.
     #[staticmethod]
-    #[allow(clippy::too_many_arguments)]
-    #[pyo3(signature = (url, *, namespace=None, lease=None, object_expiry=None, replicas=None,
-        storage=None, renew=None, renew_fraction=None, max_hold=None, label=None, token=None,
-        user=None, password=None, creds_file=None, tls_root_cert=None, tls_client_cert=None,
-        tls_client_key=None, require_tls=false, connect_timeout=None, clock_free=false))]
+    #[pyo3(signature = (url, **options))]
     fn connect_async<'py>(
         py: Python<'py>,
         url: &str,
-        namespace: Option<String>,
-        lease: Option<&Bound<'_, PyAny>>,
-        object_expiry: Option<&Bound<'_, PyAny>>,
-        replicas: Option<i64>,
-        storage: Option<&str>,
-        renew: Option<bool>,
-        renew_fraction: Option<f64>,
-        max_hold: Option<&Bound<'_, PyAny>>,
-        label: Option<String>,
-        token: Option<String>,
-        user: Option<String>,
-        password: Option<String>,
-        creds_file: Option<String>,
-        tls_root_cert: Option<String>,
-        tls_client_cert: Option<String>,
-        tls_client_key: Option<String>,
-        require_tls: bool,
-        connect_timeout: Option<&Bound<'_, PyAny>>,
-        clock_free: bool,
+        options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let b = builder(
-            url,
-            namespace,
-            lease,
-            object_expiry,
-            replicas,
-            storage,
-            renew,
-            renew_fraction,
-            max_hold,
-            label,
-            token,
-            user,
-            password,
-            creds_file,
-            tls_root_cert,
-            tls_client_cert,
-            tls_client_key,
-            require_tls,
-            connect_timeout,
-            clock_free,
-        )?;
+        let options = connect_options::from_kwargs(url, options)?;
         runtime::awaitable(py, async move {
             Ok(NativeClient {
-                inner: b.connect().await.py_err()?,
+                inner: Client::connect_with(options).await.py_err()?,
             })
         })
     }

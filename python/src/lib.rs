@@ -4,6 +4,7 @@
 
 mod bench_core;
 mod client;
+mod connect_options;
 mod convert;
 mod error;
 mod guard;
