@@ -160,6 +160,9 @@ export interface ConnectOptions {
   requireTls?: boolean
 }
 
+/** The code of every core error kind, for the test that `errors.js`' `CODES` lists them all. */
+export declare function errorCodes(): Array<string>
+
 /** A lock holder as recorded in the store. */
 export interface HolderInfo {
   lockId: string

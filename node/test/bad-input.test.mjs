@@ -3,7 +3,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FencelockError, JetstreamDistributedLock, MemoryDistributedLock, RedisDistributedLock } from '../index.mjs'
+import { ErrorCodes as CODES, FencelockError, JetstreamDistributedLock, MemoryDistributedLock, RedisDistributedLock } from '../index.mjs'
 import native from '../binding.js'
 import { useServer, twoInstances, uniqueKey } from './helpers.mjs'
 
@@ -208,4 +208,21 @@ test('an option the backend does not use is refused by name, not dropped', async
   // Where the backend uses them, the same options connect.
   const lock = await JetstreamDistributedLock.create(server.url, { ...cfg, namespace: `opts-${uniqueKey()}`, replication: 1, storage: 'memory', clockFree: true })
   await lock.close()
+})
+
+test("CODES lists every core error kind's code, and only the codes of this layer besides", () => {
+  const core = native.errorCodes()
+  const own = ['ERR_FENCELOCK_INVALID_VALUE', 'ERR_FENCELOCK_ABORTED', 'ERR_FENCELOCK_OTHER']
+  assert.deepEqual([...Object.values(CODES)].sort(), [...core, ...own].sort())
+})
+
+test("a backend error keeps the core error's cause chain as err.cause", async () => {
+  // Nothing listens on port 1: the message names the server, the cause says why.
+  const e = await JetstreamDistributedLock.create({ servers: 'nats://127.0.0.1:1', timeout: 300 }, { namespace: 'n', defaultLockDurationMs: 1000 })
+    .then(() => null, (err) => err)
+  assert.ok(e instanceof FencelockError, String(e))
+  assert.equal(e.code, 'ERR_FENCELOCK_BACKEND')
+  assert.ok(e.cause instanceof Error, `a cause, got ${e.cause}`)
+  assert.ok(e.cause.message.length > 0)
+  assert.ok(!e.message.includes('[cause]'), e.message)
 })

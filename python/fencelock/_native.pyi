@@ -15,6 +15,7 @@ __all__ = [
     "NativeLeadership",
     "_after_fork_in_child",
     "_bench_core_w1",
+    "error_kinds",
     "_at_exit",
     "reset_log_cache",
 ]
@@ -27,6 +28,7 @@ DEFAULT_LEASE: float
 _HolderTuple = tuple[str, int, float, str]
 _Callback = Callable[[bytes | None], Any]
 
+def error_kinds() -> list[str]: ...
 def reset_log_cache() -> None: ...
 def _after_fork_in_child() -> None: ...
 def _at_exit() -> None: ...

@@ -71,6 +71,22 @@ class CallbackError(FencelockError):
     """A callback failed in a way that was not a Python exception of its own."""
 
 
+# The class of each core error kind (`ErrorKind::as_str`). The native module raises through
+# this table; tests/test_errors.py checks it against the core's own list of kinds.
+KIND_CLASSES: dict[str, type[FencelockError]] = {
+    "timeout": LockTimeout,
+    "held": LockHeld,
+    "not_held": LockNotHeld,
+    "expired": LockExpired,
+    "invalid_key": InvalidKey,
+    "invalid_argument": InvalidArgument,
+    "state_too_large": StateTooLarge,
+    "closed": ClientClosed,
+    "backend": BackendError,
+    "callback": CallbackError,
+}
+
+
 __all__ = [
     "BackendError",
     "CallbackError",

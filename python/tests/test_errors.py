@@ -191,3 +191,21 @@ def test_non_json_state_reads_clearly(backend_url: str, namespace: str) -> None:
     with fencelock.connect(backend_url, namespace=namespace) as c:
         with pytest.raises(ValueError, match='codec="bytes"'):
             c.get("j")
+
+
+def test_the_class_table_matches_the_cores_error_kinds() -> None:
+    # The core lists its kinds once; a kind missing here would surface as a bare FencelockError.
+    from fencelock import _native
+    from fencelock.errors import KIND_CLASSES, FencelockError
+
+    assert sorted(KIND_CLASSES) == sorted(_native.error_kinds())
+    assert len(set(KIND_CLASSES.values())) == len(KIND_CLASSES)
+    assert all(issubclass(c, FencelockError) for c in KIND_CLASSES.values())
+
+
+def test_a_backend_error_keeps_its_cause_chain(namespace: str) -> None:
+    # Nothing listens on port 1: the core's message names the server, the cause says why.
+    with pytest.raises(fencelock.BackendError) as info:
+        fencelock.connect("nats://127.0.0.1:1", namespace=namespace, connect_timeout=0.3)
+    cause = info.value.__cause__
+    assert cause is not None and str(cause), info.value
