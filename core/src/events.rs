@@ -98,6 +98,9 @@ impl Client {
     /// `Held` event per lock held now, then each acquisition, release, expiry and takeover as
     /// it happens, until the stream is dropped or the client closed. Renewals and state
     /// writes are not events. Backend errors end the stream after being yielded.
+    ///
+    /// # Errors
+    /// `Closed` after [`Client::close`]; `Backend` when the change feed cannot be opened.
     pub async fn lock_events(&self, prefix: &str) -> Result<BoxStream<'static, Result<LockEvent>>> {
         let inner = self.inner().clone();
         if inner.is_closed() {
