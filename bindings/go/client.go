@@ -51,8 +51,8 @@ type Options struct {
 	// ConnectTimeout defaults to 5 s, or to the time left on Connect's context.
 	ConnectTimeout time.Duration
 	// Lease is the default lease of acquisitions (default 30 s, nlock's).
-	Lease         time.Duration
-	ObjectExpiry  time.Duration
+	Lease        time.Duration
+	ObjectExpiry time.Duration
 	// Replication is the number of copies of every write, counting the primary (0: the
 	// default, 1). NATS: the replicas of a new bucket's stream (1 to 5). Redis: each write
 	// waits (WAIT) until Replication-1 replicas acknowledged it, at most ReplicationTimeout.

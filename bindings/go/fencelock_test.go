@@ -385,7 +385,7 @@ func TestBadInput(t *testing.T) {
 		{URL: testURL, Lease: -time.Second},
 		{URL: testURL, Lease: 5 * time.Millisecond},
 		{URL: testURL, User: "only-user"},
-		{URL: testURL, Replication: 9},
+		{URL: "nats://127.0.0.1:1", Replication: 9}, // NATS stream replicas are 1 to 5
 		{URL: testURL, Replication: -1},
 		{URL: testURL, Storage: 7},
 		{URL: testURL, RenewFraction: 2},
