@@ -3,6 +3,7 @@
 //! exception classes) lives in `python/fencelock/*.py` over these classes.
 
 mod bench_core;
+mod callbacks;
 mod client;
 mod connect_options;
 mod convert;
