@@ -103,8 +103,10 @@ static void connect_options_are_checked(void) {
   o.user = "u"; /* without a password */
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
   o.user = NULL;
-  o.replication = 9; /* NATS stream replicas are 1 to 5 */
+  o.url = "nats://127.0.0.1:1"; /* refused before connecting: NATS stream replicas are 1 to 5 */
+  o.replication = 9;
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
+  o.url = url;
   o.replication = -1;
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
   o.replication = 0;
@@ -156,7 +158,7 @@ static void unused_options_are_refused(void) {
   CHECK(strstr(fl_error_message(err), "storage") && strstr(fl_error_message(err), "Redis"));
   fl_error_free(&err);
   fl_client_options n = {0};
-  n.url = url;
+  n.url = "nats://127.0.0.1:1"; /* whatever FENCELOCK_URL names; refused before connecting */
   n.replication_timeout_ms = 500;
   CHECK(fl_client_connect(&n, &c, &err) == FL_INVALID_ARGUMENT);
   CHECK(strstr(fl_error_message(err), "replication_timeout") && strstr(fl_error_message(err), "NATS"));
