@@ -250,7 +250,7 @@ typedef struct {
    */
   const char *tls_client_key;
   /**
-   * Refuse connections without TLS.
+   * Refuse connections without TLS (NATS, Redis).
    */
   bool require_tls;
   /**
@@ -266,11 +266,17 @@ typedef struct {
    */
   int64_t object_expiry_ms;
   /**
-   * Replicas of the bucket's stream, 1 to 5 (default 1).
+   * Copies of every write, counting the primary (0: the default, 1). NATS: the replicas of
+   * a new bucket's stream, 1 to 5. Redis: each write waits (`WAIT`) until
+   * `replication - 1` replicas acknowledged it. Not for memory://.
    */
-  int32_t replicas;
+  int32_t replication;
   /**
-   * One of the FL_STORAGE_* values.
+   * Redis: how long `WAIT` may take, in ms (default 1000).
+   */
+  int64_t replication_timeout_ms;
+  /**
+   * One of the FL_STORAGE_* values (NATS only).
    */
   fl_storage storage;
   /**
@@ -289,10 +295,6 @@ typedef struct {
    * Holder label recorded with every lock (default "pid <n>").
    */
   const char *label;
-  /**
-   * Redis: each write waits until this many replicas acknowledged it (`WAIT`; 0: none).
-   */
-  int32_t replication;
   /**
    * NATS: judge lease expiry clock-free (a client takes over a lock only after seeing it
    * unchanged for a whole lease) also on nats-server 2.11+, where the server's clock decides

@@ -133,10 +133,13 @@ export interface ConnectOptions {
   leaseMs?: number
   /** Entries expire this long after their last write (default never). */
   objectExpiryMs?: number
-  /** Replicas of the namespace's stream (NATS). */
-  replicas?: number
-  /** Replicas each write waits for with `WAIT` (Redis). */
+  /**
+   * Copies of every write, counting the primary: NATS stream replicas (1 to 5); Redis
+   * writes `WAIT` for `replication - 1` replicas.
+   */
   replication?: number
+  /** Redis: how long `WAIT` may take (default 1000). */
+  replicationTimeoutMs?: number
   /** Storage of a new NATS bucket: `file` (default) or `memory`. */
   storage?: string
   /** NATS: judge lease expiry clock-free (by observation) also on nats-server 2.11+. */
@@ -163,6 +166,9 @@ export interface ConnectOptions {
   /** Refuse to connect without TLS. */
   requireTls?: boolean
 }
+
+/** The code of every core error kind, for the test that `errors.js`' `CODES` lists them all. */
+export declare function errorCodes(): Array<string>
 
 /** A lock holder as recorded in the store. */
 export interface HolderInfo {

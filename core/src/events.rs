@@ -103,6 +103,9 @@ impl Client {
     /// writes are not events. When the server goes away the watcher subscribes again (backing
     /// off up to 2 s) and then reports what changed meanwhile; only a failure of the first
     /// listing is yielded as an error (and ends the stream).
+    ///
+    /// # Errors
+    /// `Closed` after [`Client::close`]; `Backend` when the change feed cannot be opened.
     pub async fn lock_events(&self, prefix: &str) -> Result<BoxStream<'static, Result<LockEvent>>> {
         let inner = self.inner().clone();
         if inner.is_closed() {

@@ -506,6 +506,11 @@ impl LockGuard {
     }
 
     /// Writes `state` while keeping the lock (compare-and-set; `Expired` if no longer held).
+    ///
+    /// # Errors
+    /// `Expired` when the lease lapsed or another holder took over; `NotHeld` after release;
+    /// `Closed` after the client was closed; `StateTooLarge` for a state over the backend's
+    /// limit; `Backend` when the store fails.
     pub async fn put(&self, state: impl Into<Option<Bytes>>) -> Result<()> {
         let (shared, state) = (self.shared.clone(), state.into());
         let done = on_core(async move { shared.put(state).await }).await;
@@ -513,6 +518,10 @@ impl LockGuard {
     }
 
     /// Renews the lease now.
+    ///
+    /// # Errors
+    /// `Expired` when the lease already lapsed or another holder took over; `NotHeld` after
+    /// release; `Closed` after the client was closed; `Backend` when the store fails.
     pub async fn refresh(&self) -> Result<()> {
         let shared = self.shared.clone();
         let renewed = on_core(async move { shared.refresh().await }).await;
@@ -522,6 +531,11 @@ impl LockGuard {
 
     /// Releases the lock, writing `state` if given and keeping the current state otherwise.
     /// Returns `false` when the lock had already been lost: then nothing was written.
+    ///
+    /// # Errors
+    /// `NotHeld` when released before; `Closed` after the client was closed; `StateTooLarge`
+    /// for a state over the backend's limit; `Backend` when the store fails. A lapsed lease is
+    /// not an error: the answer is `false`.
     pub async fn release(&self, state: Option<Bytes>) -> Result<bool> {
         let shared = self.shared.clone();
         let done = on_core(async move { shared.release(state.map(Some), false).await }).await;
@@ -529,6 +543,9 @@ impl LockGuard {
     }
 
     /// Releases the lock and clears its state.
+    ///
+    /// # Errors
+    /// As [`release`](Self::release).
     pub async fn release_clearing_state(&self) -> Result<bool> {
         let shared = self.shared.clone();
         let done = on_core(async move { shared.release(Some(None), false).await }).await;

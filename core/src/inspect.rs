@@ -13,6 +13,9 @@ impl Client {
     /// Keys of the namespace that start with `prefix` (`""`: all) and hold a lock or state,
     /// sorted. Costs a scan of the namespace (NATS: the bucket's subjects; Redis: `SCAN`, on a
     /// Cluster over every primary): for operators and tools, not for hot paths.
+    ///
+    /// # Errors
+    /// `Closed` after [`close`](Self::close); `Backend` when the store fails.
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
         if self.is_closed() {
             return Err(Error::closed(None));
@@ -31,6 +34,10 @@ impl Client {
     /// refused, so its `lost` signal fires; the next acquisition's fencing token is still
     /// greater than the broken holder's. This ignores the lease: check first that the holder
     /// is really gone (or should stop), e.g. by its label.
+    ///
+    /// # Errors
+    /// `InvalidKey` for an empty or over-long key; `Closed` after [`close`](Self::close);
+    /// `Backend` when the store fails.
     pub async fn break_lock(&self, key: impl IntoKey) -> Result<Option<Holder>> {
         let key = key.into_key()?;
         self.inner().check_open(&key)?;

@@ -43,6 +43,9 @@ impl Leadership {
     }
 
     /// Steps down so another candidate can lead. `false` if leadership was already lost.
+    ///
+    /// # Errors
+    /// `Backend` when the store fails; a leadership already lost is `Ok(false)`.
     pub async fn resign(&self) -> Result<bool> {
         self.guard.release(None).await
     }
@@ -51,6 +54,10 @@ impl Leadership {
 impl Client {
     /// Campaigns for leadership of `election`, waiting up to `timeout` (`None`: until elected).
     /// `candidate` is recorded as the leader's label (e.g. a host name). Renewal is always on.
+    ///
+    /// # Errors
+    /// `Timeout` when no leadership comes within `timeout`; `InvalidKey`, `Closed` or
+    /// `Backend` as [`Client::acquire`].
     pub async fn campaign(
         &self,
         election: impl IntoKey,
@@ -68,6 +75,10 @@ impl Client {
     }
 
     /// Becomes leader only if nobody leads now.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Closed` or `Backend` as [`Client::acquire`]; a held election is
+    /// `Ok(None)`.
     pub async fn try_campaign(
         &self,
         election: impl IntoKey,
@@ -85,12 +96,18 @@ impl Client {
     }
 
     /// The current leader as recorded in the store, if any.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Closed` or `Backend` as [`Client::get`].
     pub async fn leader(&self, election: impl IntoKey) -> Result<Option<Holder>> {
         Ok(self.get(election).await?.holder)
     }
 
     /// A stream of leadership changes: the current leader first, then each change (`None` when
     /// nobody leads). Driven by the key's change feed, which is re-opened after server restarts.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Closed` or `Backend` as [`Client::get`], when the observation starts.
     pub async fn observe_leader(
         &self,
         election: impl IntoKey,

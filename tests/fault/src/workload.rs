@@ -339,7 +339,7 @@ pub fn report_accepting(
 /// while: a scenario may connect while a server restarts.
 pub async fn connect(url: &str, ns: &str, lease: Duration, replicas: Option<usize>) -> Client {
     connect_with(url, ns, lease, |b| match replicas {
-        Some(r) => b.replicas(r).storage(fencelock::Storage::File),
+        Some(r) => b.replication(r).storage(fencelock::Storage::File),
         None => b,
     })
     .await

@@ -49,7 +49,7 @@ async fn sentinel_failover_during_operations() {
         3,
         Mix::all(Duration::from_secs(1)),
         Duration::from_secs(25),
-        |b| b.replication(1),
+        |b| b.replication(2), // the primary and one replica: WAIT 1
         Bounds::default(),
         &[],
         move |_, until| {
@@ -125,7 +125,7 @@ async fn master_partitioned_sentinel_fails_over_on_its_own() {
         3,
         Mix::all(Duration::from_secs(1)),
         Duration::from_secs(25),
-        |b| b.replication(1),
+        |b| b.replication(2), // the primary and one replica: WAIT 1
         Bounds::default(),
         &[],
         move |_, until| {
