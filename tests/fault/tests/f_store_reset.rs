@@ -15,6 +15,10 @@ use fencelock_fault_tests::workload::{connect_with, Mix};
 use fencelock_testkit::{nats_request, NatsServer};
 use std::time::{Duration, Instant};
 
+/// The one property a store reset may break by design when someone other than a running
+/// client creates the stream again first (docs/PROTOCOL-nats.md §6.6).
+const TOKEN_RESTART: &str = "tokens increase across a store reset";
+
 fn memory(b: fencelock::ClientBuilder) -> fencelock::ClientBuilder {
     b.storage(Storage::Memory)
 }
@@ -49,7 +53,10 @@ async fn memory_store_restarted_under_running_clients() {
         Duration::from_secs(15),
         memory,
         Bounds::default(),
-        &[],
+        // Documented (docs/PROTOCOL-nats.md §6.6): when the fresh client creates the stream
+        // before a running client restores it above the tokens it saw, tokens start again.
+        // Everything else must hold: no two holders, no write past its lease.
+        &[TOKEN_RESTART],
         move |rec, until| {
             std::thread::sleep(Duration::from_secs(5));
             let from = Instant::now();
@@ -219,13 +226,17 @@ async fn waiter_refused_before_a_reset_does_not_take_the_lock_from_a_holder_afte
     let history = rec.history();
     let mut v = history.check(&log, Bounds::default());
     v.extend(extra);
+    // The fresh client may create the stream before a running one restores it above the
+    // tokens it saw: then tokens start again, as documented (§6.6). Nothing else is waived.
+    let (waived, v): (Vec<Violation>, Vec<Violation>) =
+        v.into_iter().partition(|x| x.property == TOKEN_RESTART);
     print_row(
         "f: issue's sequence (refused W, reset, C, W again)",
         &history,
         1,
         v.len(),
-        &[],
-        &[],
+        &waived,
+        &[TOKEN_RESTART],
     );
     for x in &v {
         println!("  violation: {x}");
