@@ -4,6 +4,7 @@
 //! Thin by design: every export converts types and errors and calls the core; futures run in
 //! the core runtime's context ([`runtime::in_core`]). No lock logic lives here.
 
+mod bench;
 mod callbacks;
 mod client;
 mod error;

@@ -726,6 +726,8 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
+    external fun uniffi_fencelock_jvm_checksum_func_bench_core_w1(
+    ): Int
     external fun uniffi_fencelock_jvm_checksum_func_connect(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_freeaction_run(
@@ -942,6 +944,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_fencelock_jvm_fn_method_leadership_term(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_fencelock_jvm_fn_func_bench_core_w1(`url`: RustBuffer.ByValue,`namespace`: RustBuffer.ByValue,`seconds`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Double
     external fun uniffi_fencelock_jvm_fn_func_connect(`url`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
     external fun ffi_fencelock_jvm_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1063,6 +1067,9 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
+    if ((lib.uniffi_fencelock_jvm_checksum_func_bench_core_w1() and 0xFFFF) != 3102) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_fencelock_jvm_checksum_func_connect() and 0xFFFF) != 17800) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -5878,6 +5885,24 @@ public object FfiConverterOptionalTypeLeaderChange: FfiConverterRustBuffer<Leade
 
 
 
+
+        /**
+         * Microseconds per acquire + release over `seconds` (after a 200 ms warm-up): one client of
+         * `namespace` at `url`, sequential, keys rotating over 64 names.
+         */
+    @Throws(FencelockException::class) fun `benchCoreW1`(`url`: kotlin.String, `namespace`: kotlin.String, `seconds`: kotlin.Double): kotlin.Double {
+            return FfiConverterDouble.lift(
+    uniffiRustCallWithError(FencelockException) { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_func_bench_core_w1(
+    
+        
+        FfiConverterString.lower(`url`),
+        FfiConverterString.lower(`namespace`),
+        FfiConverterDouble.lower(`seconds`),_status)
+}
+    )
+    }
+    
 
         /**
          * Connects to `url` (`nats://…`, `redis://…` and its variants, or `memory://`).
