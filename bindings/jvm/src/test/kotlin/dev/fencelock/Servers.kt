@@ -90,7 +90,8 @@ object Servers {
     private fun awaitLine(p: Process, stream: java.io.InputStream, name: String, pattern: Regex): MatchResult {
         val lines = LinkedBlockingQueue<String>()
         thread(isDaemon = true, name = "$name-output") {
-            stream.bufferedReader().forEachLine { lines.put(it) }
+            // The stream closes when the server is stopped at exit: that ends the loop.
+            runCatching { stream.bufferedReader().forEachLine { lines.put(it) } }
             lines.put("\u0000exit")
         }
         val seen = StringBuilder()
