@@ -8,7 +8,7 @@ export FENCELOCK_NATS_SERVER ?= $(abspath $(VENV)/bin/nats-server)
 RUST_PACKAGES := -p fencelock -p fencelock-testkit -p fencelock-demo -p fencelock-bench \
 	-p fencelock-fault-tests -p fencelock-soak -p fencelock-cli
 
-.PHONY: setup demo test lint test-rust bench bench-r3 soak clean
+.PHONY: setup redis demo test lint test-rust test-faults bench bench-r3 soak clean
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -18,11 +18,15 @@ $(VENV)/.installed: requirements-dev.txt
 
 setup: $(VENV)/.installed
 
+# redis-server for the Redis tests: installed from the distribution when missing (Debian/Ubuntu).
+redis:
+	scripts/ensure-redis
+
 demo: setup
 	scripts/demo
 
 # Every suite logs to $(LOGS); the last line adds them up ("all: N passed, M failed").
-test: setup lint
+test: setup redis lint
 	@rm -rf $(LOGS) && mkdir -p $(LOGS)
 	set -o pipefail; $(MAKE) --no-print-directory test-rust 2>&1 | tee $(LOGS)/rust.log
 	set -o pipefail; $(MAKE) --no-print-directory -C bindings/c test 2>&1 | tee $(LOGS)/c.log
@@ -36,8 +40,18 @@ lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-test-rust: setup
+test-rust: setup redis
 	cargo test $(RUST_PACKAGES)
+
+# The whole fault suite (tests/fault/README.md), one scenario at a time, bounded to 15 minutes;
+# every scenario prints a "SCENARIO | name | operations | faults | violations" row, gathered at
+# the end. The slow scenarios are #[ignore]d, so `make test` runs only the fast part.
+test-faults: setup redis
+	@mkdir -p .tmp
+	set -o pipefail; timeout 900 cargo test -p fencelock-fault-tests -- --include-ignored \
+		--test-threads=1 --nocapture 2>&1 | tee .tmp/test-faults.log
+	@echo '--- scenario | operations | faults injected | violations'
+	@grep -oE 'SCENARIO \|.*|^  (violation|documented).*' .tmp/test-faults.log
 
 bench: setup
 	cargo run --release -p fencelock-bench -- --backend all

@@ -27,6 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Initialises an fl_stats for fl_client_stats: `fl_stats s = FL_STATS_INIT;` sets its size
+ * (C; in C++ set `s.size = sizeof s` on a value-initialised struct). */
+#define FL_STATS_INIT { .size = sizeof(fl_stats) }
+
 /**
  * Wait without a time limit (timeouts are in milliseconds).
  */
@@ -246,7 +250,7 @@ typedef struct {
    */
   const char *tls_client_key;
   /**
-   * Refuse connections without TLS.
+   * Refuse connections without TLS (NATS, Redis).
    */
   bool require_tls;
   /**
@@ -262,11 +266,17 @@ typedef struct {
    */
   int64_t object_expiry_ms;
   /**
-   * Replicas of the bucket's stream, 1 to 5 (default 1).
+   * Copies of every write, counting the primary (0: the default, 1). NATS: the replicas of
+   * a new bucket's stream, 1 to 5. Redis: each write waits (`WAIT`) until
+   * `replication - 1` replicas acknowledged it. Not for memory://.
    */
-  int32_t replicas;
+  int32_t replication;
   /**
-   * One of the FL_STORAGE_* values.
+   * Redis: how long `WAIT` may take, in ms (default 1000).
+   */
+  int64_t replication_timeout_ms;
+  /**
+   * One of the FL_STORAGE_* values (NATS only).
    */
   fl_storage storage;
   /**
@@ -285,10 +295,6 @@ typedef struct {
    * Holder label recorded with every lock (default "pid <n>").
    */
   const char *label;
-  /**
-   * Redis: each write waits until this many replicas acknowledged it (`WAIT`; 0: none).
-   */
-  int32_t replication;
   /**
    * NATS: judge lease expiry clock-free (a client takes over a lock only after seeing it
    * unchanged for a whole lease) also on nats-server 2.11+, where the server's clock decides
@@ -348,8 +354,18 @@ typedef struct {
 
 /**
  * One client's lock statistics since it connected; counters only grow.
+ *
+ * Set `size` to `sizeof(fl_stats)` before calling `fl_client_stats` (or start from
+ * `FL_STATS_INIT`): the library writes only the fields that fit in `size`, so a program
+ * built against this header keeps working with a later library whose `fl_stats` has
+ * gained fields at its end, and a later program learns from `size` what an earlier
+ * library filled in.
  */
 typedef struct {
+  /**
+   * In: the size of the caller's struct. Out: how many bytes the library wrote.
+   */
+  size_t size;
   /**
    * Locks acquired.
    */
@@ -837,8 +853,10 @@ void fl_observer_free(fl_observer **observer);
 /**
  * Copies the client's lock statistics into `*out`. Cheap (no I/O); works after close.
  *
- * @param out receives the statistics (caller-owned, e.g. on the stack).
- * @return FL_OK, or FL_INVALID_ARGUMENT for a NULL client or out.
+ * @param out receives the statistics (caller-owned, e.g. on the stack); its `size` must be
+ *            set to `sizeof(fl_stats)` first (`fl_stats s = FL_STATS_INIT;`).
+ * @return FL_OK, or FL_INVALID_ARGUMENT for a NULL client or out, or a `size` smaller than
+ *         the fields of the first version (`size` and the nine counters).
  */
 fl_status fl_client_stats(const fl_client *client, fl_stats *out, fl_error **err);
 

@@ -124,9 +124,11 @@ struct Options {
   std::string url = "nats://127.0.0.1:4222";
   std::optional<std::string> namespace_name, token, user, password, creds_file, tls_root_cert,
       tls_client_cert, tls_client_key, label;
-  bool require_tls = false;
-  std::chrono::milliseconds connect_timeout{0}, lease{0}, object_expiry{0}, max_hold{0};
-  int replicas = 0;
+  bool require_tls = false, clock_free = false;
+  std::chrono::milliseconds connect_timeout{0}, lease{0}, object_expiry{0}, max_hold{0},
+      replication_timeout{0};
+  /** Copies of every write counting the primary (NATS stream replicas; Redis WAIT n - 1). */
+  int replication = 0;
   fl_storage storage = FL_STORAGE_DEFAULT;
   fl_renew renew = FL_RENEW_DEFAULT;
   double renew_fraction = 0;
@@ -328,7 +330,9 @@ class Client {
     c.lease_ms = detail::millis(o.lease);
     c.object_expiry_ms = detail::millis(o.object_expiry);
     c.max_hold_ms = detail::millis(o.max_hold);
-    c.replicas = o.replicas;
+    c.replication = o.replication;
+    c.replication_timeout_ms = detail::millis(o.replication_timeout);
+    c.clock_free = o.clock_free;
     c.storage = o.storage;
     c.renew = o.renew;
     c.renew_fraction = o.renew_fraction;
@@ -341,6 +345,7 @@ class Client {
   /** This client's lock statistics (counts, wait/hold timings in microseconds). */
   fl_stats stats() const {
     fl_stats s{};
+    s.size = sizeof s;
     detail::check([&](fl_error **e) { return fl_client_stats(c_.get(), &s, e); });
     return s;
   }

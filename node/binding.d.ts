@@ -113,6 +113,13 @@ export declare class Leadership {
 /** Counts of native objects, for tests that check nothing accumulates under churn. */
 export declare function _internalCounts(): InternalCounts
 
+/**
+ * Sends every core event at `level` or above to `sink`; `level` `'off'` (or no sink) stops.
+ * Returns false when another `tracing` subscriber was installed in this process first (by
+ * another Rust addon), in which case nothing can be forwarded.
+ */
+export declare function _setLogSink(sink: ((record: LogRecord) => void) | null, level: string): boolean
+
 /** Connects to the backend named by `options.url` (creating the namespace if missing). */
 export declare function connect(options: ConnectOptions): Promise<Client>
 
@@ -126,10 +133,13 @@ export interface ConnectOptions {
   leaseMs?: number
   /** Entries expire this long after their last write (default never). */
   objectExpiryMs?: number
-  /** Replicas of the namespace's stream (NATS). */
-  replicas?: number
-  /** Replicas each write waits for with `WAIT` (Redis). */
+  /**
+   * Copies of every write, counting the primary: NATS stream replicas (1 to 5); Redis
+   * writes `WAIT` for `replication - 1` replicas.
+   */
   replication?: number
+  /** Redis: how long `WAIT` may take (default 1000). */
+  replicationTimeoutMs?: number
   /** Storage of a new NATS bucket: `file` (default) or `memory`. */
   storage?: string
   /** NATS: judge lease expiry clock-free (by observation) also on nats-server 2.11+. */
@@ -156,6 +166,9 @@ export interface ConnectOptions {
   /** Refuse to connect without TLS. */
   requireTls?: boolean
 }
+
+/** The code of every core error kind, for the test that `errors.js`' `CODES` lists them all. */
+export declare function errorCodes(): Array<string>
 
 /** A lock holder as recorded in the store. */
 export interface HolderInfo {
@@ -201,6 +214,18 @@ export interface LockStats {
   locksLost: number
   /** Operations that failed with a backend (server, network) error. */
   backendErrors: number
+}
+
+/** One log record as JS receives it. */
+export interface LogRecord {
+  /** `error`, `warn`, `info`, `debug` or `trace`. */
+  level: string
+  /** The module that logged, e.g. `fencelock::guard`. */
+  target: string
+  /** The message. */
+  message: string
+  /** The event's other fields (e.g. `key`, `token`, `error`), formatted as strings. */
+  fields: Record<string, string>
 }
 
 /** Count, total and maximum of one kind of duration, in ms. */

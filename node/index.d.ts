@@ -37,16 +37,18 @@ export interface LockConfiguration {
   defaultLockDurationMs: number
   /** Values expire this long after their last write (default: kept). */
   objectExpiryMs?: number
-  /** Copies of the data: NATS stream replicas; Redis writes WAIT for replication - 1 replicas. */
+  /** Copies of every write, counting the primary: NATS stream replicas (1-5); Redis writes WAIT for replication - 1 replicas. Refused by memory. */
   replication?: number
+  /** Redis: how long WAIT may take (default 1000). Refused by NATS and memory. */
+  replicationTimeoutMs?: number
   /** fencelock extra: renew leases while held (default false, as in Johnny Locke). */
   autoRenew?: boolean
-  /** Storage of a new NATS bucket (default 'file'); an existing bucket must match. Ignored by Redis and memory. */
+  /** Storage of a new NATS bucket (default 'file'); an existing bucket must match. Refused by Redis and memory. */
   storage?: 'file' | 'memory'
   /**
    * NATS: judge lease expiry by observation alone (a client takes over a lock only after seeing
    * it unchanged for a whole lease) also on nats-server 2.11+, where the server's clock decides
-   * by default. Servers before 2.11 always work this way. Ignored by Redis and memory.
+   * by default. Servers before 2.11 always work this way. Refused by Redis and memory.
    */
   clockFree?: boolean
 }
@@ -286,3 +288,29 @@ export declare class WritableObject<T> implements LockHandle<T> {
   readonly lost: AbortSignal
   onLost(callback: (reason: FencelockError) => void): void
 }
+
+/** Log level of the core's events forwarded to Node. */
+export type LogLevel = 'off' | 'error' | 'warn' | 'info' | 'debug' | 'trace'
+
+/** One of the core's log events (a lock lost, a renewal failing, a watch resubscribing). */
+export interface LogRecord {
+  level: Exclude<LogLevel, 'off'>
+  /** The Rust module that logged, e.g. `fencelock::guard`. */
+  target: string
+  message: string
+  /** The event's other fields (e.g. `key`, `token`, `error`) as strings. */
+  fields: Record<string, string>
+}
+
+/**
+ * Sends the core's log events at `level` (default `'info'`) and above to `logger`;
+ * `setLogger(null)` stops. Records are also published on the `fencelock:log` diagnostics
+ * channel. Nothing is forwarded until a logger or level is set.
+ */
+export declare function setLogger(logger: ((record: LogRecord) => void) | null, options?: { level?: LogLevel }): void
+
+/** The level of records forwarded to the logger and to the `fencelock:log` diagnostics channel. */
+export declare function setLogLevel(level: LogLevel): void
+
+/** The diagnostics channel's name, `'fencelock:log'`. */
+export declare const LOG_CHANNEL: string

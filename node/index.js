@@ -6,6 +6,7 @@ const { JetstreamDistributedLock, RedisDistributedLock, MemoryDistributedLock } 
 const { CODES, FencelockError, TimeoutError } = require('./lib/errors')
 const { ReadableObject, WritableObject } = require('./lib/handles')
 const { Leadership } = require('./lib/leader')
+const { setLogger, setLogLevel, LOG_CHANNEL } = require('./lib/log')
 
 module.exports = {
   JetstreamDistributedLock,
@@ -16,5 +17,8 @@ module.exports = {
   ErrorCodes: CODES,
   ReadableObject,
   WritableObject,
-  Leadership
+  Leadership,
+  setLogger,
+  setLogLevel,
+  LOG_CHANNEL
 }

@@ -11,6 +11,9 @@ export const {
   ErrorCodes,
   ReadableObject,
   WritableObject,
-  Leadership
+  Leadership,
+  setLogger,
+  setLogLevel,
+  LOG_CHANNEL
 } = cjs
 export default cjs

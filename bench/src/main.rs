@@ -1,4 +1,4 @@
-//! fencelock-bench: the W1-W5 figures of DESIGN.md section 6, each next to the raw store
+//! fencelock-bench: the W1-W5 figures of docs/ARCHITECTURE.md, each next to the raw store
 //! client's baseline measured in the same run (async-nats KV for NATS, the `redis` crate for
 //! Redis), printed as one table per backend.
 //!
@@ -13,20 +13,27 @@
 //! `--redis-fsync`). Ratios compare against raw rounds interleaved with the workload's rounds
 //! (alternating which goes first), so that load from elsewhere on the machine hits both alike.
 
+mod args;
+mod metrics;
 mod nats_target;
 mod raw;
 mod raw_redis;
+mod raw_store;
+mod report;
 mod scale;
 mod workloads;
 
+use args::{parse_args, Args, Backend, Plan, USAGE};
 use fencelock::Client;
 use fencelock_testkit::RedisServer;
+use metrics::{us, Calls, Cpu, CpuMark, Tally};
 use nats_target::Target;
-use raw::{Raw, RawHandoff, RawKey};
-use raw_redis::{RedisHandoff, RedisRaw};
+use raw::Raw;
+use raw_redis::RedisRaw;
+use raw_store::RawStore;
+use report::{print_table, Row};
 use scale::ScaleResult;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -35,363 +42,6 @@ pub type Res<T> = Result<T, BoxError>;
 const KEYS: usize = 64;
 const W2_CLIENTS: usize = 2;
 const W2_TASKS: usize = 8;
-
-const USAGE: &str =
-    "usage: fencelock-bench [--backend nats|redis|all] [--quick] [--only W1,W2,W3,W4,W5]
-                       [--url nats://host:port] [--redis-url redis://host:port]
-                       [--redis-fsync everysec|always|off] [--check] [--replicas 3]
-  --backend      the store(s) to measure (default nats); all = nats, then redis, one table each
-  --quick        short runs, for smoke testing (W5 then uses 2 000 locks with a 3 s lease)
-  --only         run only these workloads
-  --url          use this NATS server (JetStream on) instead of starting one (also --nats-url)
-  --redis-url    use this Redis server instead of starting one; fencelock and the raw baseline
-                 both use it, and the bench deletes its own keys afterwards
-  --redis-fsync  the append-only file of the redis-server the bench starts: everysec (default:
-                 AOF on, fsync once a second, Redis's own AOF default and like nats-server's
-                 periodic sync), always (fsync before every reply, as the testkit's durability
-                 tests run it) or off (no AOF)
-  --check        exit with status 1 when a figure misses its target
-  --replicas     NATS stream replicas of both buckets (default 1); above 1 without --url the
-                 bench starts a 3-node cluster";
-
-/// The stores the bench can measure.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Backend {
-    Nats,
-    Redis,
-}
-
-impl Backend {
-    /// The raw column's heading.
-    fn raw_label(self) -> &'static str {
-        match self {
-            Backend::Nats => "raw async-nats",
-            Backend::Redis => "raw redis-rs",
-        }
-    }
-}
-
-struct Args {
-    quick: bool,
-    only: Vec<String>,
-    backends: Vec<Backend>,
-    url: Option<String>,
-    redis_url: Option<String>,
-    redis_fsync: String,
-    check: bool,
-    replicas: usize,
-}
-
-impl Args {
-    fn runs(&self, w: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|o| o == w)
-    }
-}
-
-fn parse_args(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
-    let mut a = Args {
-        quick: false,
-        only: Vec::new(),
-        backends: vec![Backend::Nats],
-        url: None,
-        redis_url: None,
-        redis_fsync: "everysec".into(),
-        check: false,
-        replicas: 1,
-    };
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-            None => (arg.clone(), None),
-        };
-        let mut value = |n: &str| {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .ok_or_else(|| format!("{n} needs a value\n{USAGE}"))
-        };
-        match name.as_str() {
-            "--quick" => a.quick = true,
-            "--check" => a.check = true,
-            "--url" | "--nats-url" => a.url = Some(value("--url")?),
-            "--redis-url" => a.redis_url = Some(value("--redis-url")?),
-            "--replicas" => {
-                let v = value("--replicas")?;
-                a.replicas = match v.parse::<usize>() {
-                    Ok(n @ 1..=5) => n,
-                    _ => return Err(format!("--replicas takes 1 to 5, not {v:?}\n{USAGE}")),
-                };
-            }
-            "--redis-fsync" => {
-                let v = value("--redis-fsync")?.to_ascii_lowercase();
-                if !["everysec", "always", "off"].contains(&v.as_str()) {
-                    return Err(format!("unknown --redis-fsync {v:?}\n{USAGE}"));
-                }
-                a.redis_fsync = v;
-            }
-            "--backend" => {
-                a.backends = match value("--backend")?.to_ascii_lowercase().as_str() {
-                    "nats" => vec![Backend::Nats],
-                    "redis" => vec![Backend::Redis],
-                    "all" => vec![Backend::Nats, Backend::Redis],
-                    other => return Err(format!("unknown backend {other:?}\n{USAGE}")),
-                }
-            }
-            "--only" => {
-                for w in value("--only")?.split(',').map(str::trim) {
-                    let w = w.to_ascii_uppercase();
-                    if !["W1", "W2", "W3", "W4", "W5"].contains(&w.as_str()) {
-                        return Err(format!("unknown workload {w:?} in --only\n{USAGE}"));
-                    }
-                    a.only.push(w);
-                }
-            }
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
-        }
-    }
-    Ok(a)
-}
-
-/// How long each part runs.
-struct Plan {
-    /// Interleaved rounds of raw and fencelock for W1, W2 and W4.
-    rounds: usize,
-    round: Duration,
-    warm: Duration,
-    w3_rounds: usize,
-    w3_reps: usize,
-    w3_raw: Duration,
-    /// Pause that lets the W3 waiter settle into its wait before the holder releases.
-    w3_settle: Duration,
-    w5_locks: usize,
-    w5_lease: Duration,
-    w5_window: Duration,
-}
-
-impl Plan {
-    fn new(quick: bool) -> Plan {
-        if quick {
-            Plan {
-                rounds: 2,
-                round: Duration::from_millis(250),
-                warm: Duration::from_millis(100),
-                w3_rounds: 2,
-                w3_reps: 20,
-                w3_raw: Duration::from_millis(200),
-                w3_settle: Duration::from_millis(5),
-                w5_locks: 2_000,
-                w5_lease: Duration::from_secs(3),
-                w5_window: Duration::from_millis(1_500),
-            }
-        } else {
-            Plan {
-                rounds: 5,
-                round: Duration::from_secs(1),
-                warm: Duration::from_millis(300),
-                w3_rounds: 5,
-                w3_reps: 60,
-                w3_raw: Duration::from_millis(500),
-                w3_settle: Duration::from_millis(5),
-                w5_locks: 10_000,
-                // DESIGN.md: lease 30 s (renewal at lease/3 = 10 s); the window covers one
-                // renewal of every lock.
-                w5_lease: Duration::from_secs(30),
-                w5_window: Duration::from_secs(12),
-            }
-        }
-    }
-}
-
-/// Operations over time, summed over rounds.
-#[derive(Default, Clone, Copy)]
-struct Tally {
-    ops: u64,
-    secs: f64,
-}
-
-impl Tally {
-    fn add(&mut self, (ops, d): (u64, Duration)) {
-        self.ops += ops;
-        self.secs += d.as_secs_f64();
-    }
-
-    fn rate(&self) -> f64 {
-        if self.secs > 0.0 {
-            self.ops as f64 / self.secs
-        } else {
-            0.0
-        }
-    }
-
-    /// Half a raw sequential cycle.
-    fn rtt(&self) -> Duration {
-        if self.ops == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_secs_f64(self.secs / self.ops as f64 / 2.0)
-    }
-}
-
-struct Row {
-    workload: String,
-    fencelock: String,
-    raw: String,
-    ratio: String,
-    target: String,
-    pass: bool,
-}
-
-/// The raw baseline of one backend, with its sequential and parallel keys.
-enum RawStore {
-    Nats {
-        raw: Arc<Raw>,
-        seq: Vec<RawKey>,
-        par: Vec<RawKey>,
-    },
-    Redis {
-        raw: Arc<RedisRaw>,
-        seq: Vec<String>,
-        par: Vec<String>,
-    },
-}
-
-impl RawStore {
-    async fn sequential(&mut self, d: Duration) -> Res<(u64, Duration)> {
-        match self {
-            RawStore::Nats { raw, seq, .. } => raw.sequential(seq, d).await,
-            RawStore::Redis { raw, seq, .. } => raw.sequential(seq, d).await,
-        }
-    }
-
-    async fn parallel(&mut self, d: Duration) -> Res<(u64, Duration)> {
-        match self {
-            RawStore::Nats { raw, par, .. } => {
-                let keys = std::mem::take(par);
-                let (n, e, keys) = raw.parallel(keys, d).await?;
-                *par = keys;
-                Ok((n, e))
-            }
-            RawStore::Redis { raw, par, .. } => raw.parallel(par, d).await,
-        }
-    }
-
-    /// The raw W3 handoff over a second connection of the same store.
-    async fn handoff(&self, url: &str, settle: Duration) -> Res<AnyHandoff> {
-        Ok(match self {
-            RawStore::Nats { raw, .. } => {
-                let other = Raw::bind(nats_target::connect_raw(url).await?, raw.bucket()).await?;
-                AnyHandoff::Nats(Box::new(
-                    RawHandoff::new([raw.clone(), other], "w3", settle).await?,
-                ))
-            }
-            RawStore::Redis { raw, .. } => {
-                let other = raw.other().await?;
-                AnyHandoff::Redis(RedisHandoff::new([raw.clone(), other], "w3-", settle).await?)
-            }
-        })
-    }
-
-    /// CPU the store's server has used so far, in microseconds (Redis only).
-    async fn server_cpu_us(&self) -> Option<f64> {
-        match self {
-            RawStore::Nats { .. } => None,
-            RawStore::Redis { raw, .. } => raw.server_cpu_us().await,
-        }
-    }
-
-    /// Script calls served so far (Redis only; see `RedisRaw::script_calls`).
-    async fn script_calls(&self) -> Option<u64> {
-        match self {
-            RawStore::Nats { .. } => None,
-            RawStore::Redis { raw, .. } => raw.script_calls().await,
-        }
-    }
-}
-
-enum AnyHandoff {
-    Nats(Box<RawHandoff>),
-    Redis(RedisHandoff),
-}
-
-impl AnyHandoff {
-    async fn run(&mut self, reps: usize) -> Res<(Vec<Duration>, Vec<Duration>)> {
-        match self {
-            AnyHandoff::Nats(h) => h.run(reps).await,
-            AnyHandoff::Redis(h) => h.run(reps).await,
-        }
-    }
-
-    async fn finish(&mut self) -> Res<()> {
-        match self {
-            AnyHandoff::Nats(h) => h.finish().await,
-            AnyHandoff::Redis(h) => h.finish().await,
-        }
-    }
-}
-
-/// Round trips fencelock spent, counted on the server (Redis: every fencelock operation is
-/// one script, so `EVALSHA` calls around fencelock's rounds count them).
-#[derive(Default)]
-struct Calls {
-    calls: u64,
-    ops: u64,
-    known: bool,
-}
-
-impl Calls {
-    fn add(&mut self, before: Option<u64>, after: Option<u64>, ops: u64) {
-        if let (Some(b), Some(a)) = (before, after) {
-            self.calls += a.saturating_sub(b);
-            self.ops += ops;
-            self.known = true;
-        }
-    }
-
-    fn per_op(&self) -> Option<f64> {
-        (self.known && self.ops > 0).then(|| self.calls as f64 / self.ops as f64)
-    }
-}
-
-/// CPU spent per operation: this process (getrusage, all threads) and the store's server when
-/// it says (Redis `INFO cpu`). Measured around each round, outside the timed part.
-#[derive(Default)]
-struct Cpu {
-    client_us: f64,
-    server_us: f64,
-    server_known: bool,
-    ops: u64,
-}
-
-/// A CPU reading taken before a round.
-struct CpuMark {
-    client: Duration,
-    server: Option<f64>,
-}
-
-impl Cpu {
-    fn add(&mut self, before: CpuMark, after: CpuMark, ops: u64) {
-        self.client_us += us(after.client.saturating_sub(before.client));
-        if let (Some(b), Some(a)) = (before.server, after.server) {
-            self.server_us += (a - b).max(0.0);
-            self.server_known = true;
-        }
-        self.ops += ops;
-    }
-
-    fn describe(&self, server: &str) -> String {
-        let per = |v: f64| v / self.ops.max(1) as f64;
-        if self.server_known {
-            format!(
-                "{:.1} us here + {:.1} us {server}",
-                per(self.client_us),
-                per(self.server_us)
-            )
-        } else {
-            format!("{:.1} us here", per(self.client_us))
-        }
-    }
-}
 
 /// Shared state of one run.
 struct Bench {
@@ -408,18 +58,6 @@ struct Bench {
 
 fn key_names(prefix: &str) -> Vec<String> {
     (0..KEYS).map(|i| format!("{prefix}{i}")).collect()
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn pass_str(p: bool) -> &'static str {
-    if p {
-        "pass"
-    } else {
-        "FAIL"
-    }
 }
 
 impl Bench {
@@ -762,50 +400,6 @@ impl Bench {
             r.rss_peak_kib as f64 / 1024.0,
         ));
         Ok(())
-    }
-}
-
-fn print_table(rows: &[Row], raw_label: &str) {
-    let head = [
-        "workload",
-        "fencelock",
-        raw_label,
-        "ratio",
-        "target",
-        "result",
-    ];
-    let cells: Vec<[String; 6]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.workload.clone(),
-                r.fencelock.clone(),
-                r.raw.clone(),
-                r.ratio.clone(),
-                r.target.clone(),
-                pass_str(r.pass).to_owned(),
-            ]
-        })
-        .collect();
-    let mut width = head.map(|h| h.chars().count());
-    for c in &cells {
-        for (w, s) in width.iter_mut().zip(c) {
-            *w = (*w).max(s.chars().count());
-        }
-    }
-    let line = |c: &[String]| {
-        let parts: Vec<String> = c
-            .iter()
-            .zip(width)
-            .map(|(s, w)| format!("{s:<w$}"))
-            .collect();
-        println!("| {} |", parts.join(" | "));
-    };
-    line(&head.map(String::from));
-    let rule: Vec<String> = width.iter().map(|w| "-".repeat(*w)).collect();
-    println!("|-{}-|", rule.join("-|-"));
-    for c in &cells {
-        line(c);
     }
 }
 

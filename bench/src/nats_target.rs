@@ -48,7 +48,7 @@ impl Target {
 pub async fn create_namespace(url: &str, namespace: &str, replicas: usize) -> Res<()> {
     let c = Client::builder(url)
         .namespace(namespace)
-        .replicas(replicas)
+        .replication(replicas)
         .connect()
         .await?;
     c.close().await;

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 const VALUE: &[u8] = b"raw-baseline-value-of-about-a-lock-entry-48bytes";
 const LEASE_MS: u64 = 30_000;
 
-/// Compare-and-delete, verbatim from DESIGN.md section 6.
+/// Compare-and-delete: the raw baseline's release (docs/ARCHITECTURE.md, benchmark workloads).
 static CAD: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         "if redis.call('GET',KEYS[1])==ARGV[1] then return redis.call('DEL',KEYS[1]) else return 0 end",

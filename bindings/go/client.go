@@ -51,18 +51,20 @@ type Options struct {
 	// ConnectTimeout defaults to 5 s, or to the time left on Connect's context.
 	ConnectTimeout time.Duration
 	// Lease is the default lease of acquisitions (default 30 s, nlock's).
-	Lease         time.Duration
-	ObjectExpiry  time.Duration
-	Replicas      int
+	Lease        time.Duration
+	ObjectExpiry time.Duration
+	// Replication is the number of copies of every write, counting the primary (0: the
+	// default, 1). NATS: the replicas of a new bucket's stream (1 to 5). Redis: each write
+	// waits (WAIT) until Replication-1 replicas acknowledged it, at most ReplicationTimeout.
+	Replication        int
+	ReplicationTimeout time.Duration
+	// Storage of a new NATS bucket.
 	Storage       Storage
 	Renew         Renew
 	RenewFraction float64
 	MaxHold       time.Duration
 	// Label is recorded with every lock (default "pid <n>").
 	Label string
-	// Replication makes every Redis write wait until this many replicas acknowledged it
-	// (WAIT; 0: none).
-	Replication int
 	// ClockFree (NATS) judges lease expiry by observation alone also on nats-server 2.11+,
 	// where the server's clock decides by default: a client then takes over a lock only after
 	// seeing it unchanged for a whole lease. Servers before 2.11 always work this way.
@@ -116,13 +118,13 @@ func Connect(ctx context.Context, o Options) (*Client, error) {
 	opts.connect_timeout_ms = millis(connectTimeout)
 	opts.lease_ms = millis(o.Lease)
 	opts.object_expiry_ms = millis(o.ObjectExpiry)
-	opts.replicas = C.int32_t(o.Replicas)
+	opts.replication = C.int32_t(o.Replication)
+	opts.replication_timeout_ms = millis(o.ReplicationTimeout)
 	opts.storage = C.fl_storage(o.Storage)
 	opts.renew = C.fl_renew(o.Renew)
 	opts.renew_fraction = C.double(o.RenewFraction)
 	opts.max_hold_ms = millis(o.MaxHold)
 	opts.label = str(o.Label)
-	opts.replication = C.int32_t(o.Replication)
 	opts.clock_free = C.bool(o.ClockFree)
 	c := &Client{}
 	if err := call(func(e **C.fl_error) C.fl_status { return C.fl_client_connect(opts, &c.c, e) }); err != nil {
@@ -143,7 +145,9 @@ func (c *Client) handle() (*C.fl_client, func()) {
 func (c *Client) Close() error {
 	h, done := c.handle()
 	defer done()
-	return call(func(e **C.fl_error) C.fl_status { return C.fl_client_close(h, e) })
+	err := call(func(e **C.fl_error) C.fl_status { return C.fl_client_close(h, e) })
+	unpinClient(c)
+	return err
 }
 
 // MaxStateLen is the largest state the server accepts, in bytes.

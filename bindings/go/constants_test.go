@@ -55,3 +55,16 @@ func TestConstantsMatchHeader(t *testing.T) {
 		}
 	}
 }
+
+// Every status the C layer reports (one per core error kind, checked against the core's list by
+// the C binding's tests, plus cancelled and internal) has a sentinel for errors.Is.
+func TestEveryStatusHasASentinel(t *testing.T) {
+	for s := StatusOK + 1; s <= StatusInternal; s++ {
+		if sentinels[s] == nil {
+			t.Errorf("status %d (%s) has no sentinel error", s, s)
+		}
+	}
+	if len(sentinels) != int(StatusInternal) {
+		t.Errorf("%d sentinels for %d error statuses", len(sentinels), StatusInternal)
+	}
+}

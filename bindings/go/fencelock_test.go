@@ -385,7 +385,7 @@ func TestBadInput(t *testing.T) {
 		{URL: testURL, Lease: -time.Second},
 		{URL: testURL, Lease: 5 * time.Millisecond},
 		{URL: testURL, User: "only-user"},
-		{URL: testURL, Replicas: 9},
+		{URL: "nats://127.0.0.1:1", Replication: 9}, // NATS stream replicas are 1 to 5
 		{URL: testURL, Replication: -1},
 		{URL: testURL, Storage: 7},
 		{URL: testURL, RenewFraction: 2},
@@ -528,5 +528,31 @@ func TestStatsCountAcquisitionsMissesAndTimeouts(t *testing.T) {
 	}
 	if got := other.Stats().Acquisitions; got != 1 {
 		t.Fatalf("per client: %d", got)
+	}
+}
+
+// An option the backend does not use is refused by name, never silently dropped.
+func TestUnusedOptionsAreRefused(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		o    Options
+		want []string
+	}{
+		{Options{URL: "memory://", Token: "secret"}, []string{"token", "memory"}},
+		{Options{URL: "memory://", Replication: 2}, []string{"replication", "memory"}},
+		{Options{URL: "redis://127.0.0.1:1", Storage: StorageMemory}, []string{"storage", "Redis"}},
+		{Options{URL: "redis://127.0.0.1:1", ClockFree: true}, []string{"clock_free", "Redis"}},
+		{Options{URL: "nats://127.0.0.1:1", ReplicationTimeout: time.Second}, []string{"replication_timeout", "NATS"}},
+	} {
+		_, err := Connect(ctx, c.o)
+		if !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("options %+v: %v, want ErrInvalidArgument", c.o, err)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("options %+v: %q does not name %q", c.o, err.Error(), w)
+			}
+		}
 	}
 }

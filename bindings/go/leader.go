@@ -29,6 +29,7 @@ type Leadership struct {
 	lostOnce sync.Once
 	lost     chan struct{}
 	lostH    cgo.Handle
+	pinID    uint64 // set once by Lost(); see pin.go
 }
 
 // AcquireLead campaigns for leadership of election until ctx is done; candidate is
@@ -116,14 +117,24 @@ func (l *Leadership) IsLeader() bool {
 }
 
 // Lost is closed when leadership is lost; stop leading then.
+// Once Lost was called, the value stays alive (and held) until lost, released or its
+// client closed, even if only the channel is kept.
 func (l *Leadership) Lost() <-chan struct{} {
 	l.lostOnce.Do(func() {
 		ch := l.lost
-		l.lostH = cgo.NewHandle(func() { close(ch) })
+		id := pin(l, l.client)
+		l.pinID = id
+		l.lostH = cgo.NewHandle(func() { close(ch); unpin(id) })
 		C.fl_go_leadership_on_lost(l.l, C.uintptr_t(l.lostH), nil)
 		runtime.KeepAlive(l)
 	})
 	return l.lost
+}
+
+// unpinLost lets an unreachable Leadership be collected again once it no longer leads.
+func (l *Leadership) unpinLost() {
+	l.lostOnce.Do(func() {}) // a later Lost() must not pin again
+	unpin(l.pinID)
 }
 
 // Resign steps down so another candidate can lead.
@@ -136,6 +147,7 @@ func (l *Leadership) Resign(ctx context.Context) error {
 	if err := call(func(cerr **C.fl_error) C.fl_status { return C.fl_leadership_resign(l.l, &resigned, cerr) }); err != nil {
 		return err
 	}
+	l.unpinLost()
 	if !resigned {
 		return &Error{Status: StatusExpired, Message: "fencelock: leadership of " + quote(l.election) + " was already lost", Key: l.election, Token: l.term}
 	}

@@ -41,6 +41,7 @@ type Lock struct {
 	lostOnce sync.Once
 	lost     chan struct{}
 	lostH    cgo.Handle
+	pinID    uint64 // set once by Lost(); see pin.go
 }
 
 func newLock(c *Client, l *C.fl_lock) *Lock {
@@ -104,10 +105,14 @@ func (l *Lock) Remaining() time.Duration {
 
 // Lost is closed when the lock is lost (lease lapsed, renewal refused, broken by someone
 // else); never when it is released.
+// Once Lost was called, the value stays alive (and held) until lost, released or its
+// client closed, even if only the channel is kept.
 func (l *Lock) Lost() <-chan struct{} {
 	l.lostOnce.Do(func() {
 		ch := l.lost
-		l.lostH = cgo.NewHandle(func() { close(ch) })
+		id := pin(l, l.client)
+		l.pinID = id
+		l.lostH = cgo.NewHandle(func() { close(ch); unpin(id) })
 		C.fl_go_lock_on_lost(l.l, C.uintptr_t(l.lostH), nil)
 		runtime.KeepAlive(l)
 	})
@@ -156,6 +161,8 @@ func (c *Client) release(l *Lock, state []byte) error {
 	if err := call(func(e **C.fl_error) C.fl_status { return C.fl_release(h, l.l, p, n, &released, e) }); err != nil {
 		return err
 	}
+	l.lostOnce.Do(func() {}) // a later Lost() must not pin a released lock again
+	unpin(l.pinID)
 	if !released {
 		return &Error{
 			Status:  StatusExpired,

@@ -3,7 +3,10 @@ package fencelock
 // #include "fencelock.h"
 import "C"
 
-import "time"
+import (
+	"time"
+	"unsafe"
+)
 
 // Timing is the count, total and maximum of one kind of duration.
 type Timing struct {
@@ -56,6 +59,7 @@ func (c *Client) Stats() Stats {
 	h, done := c.handle()
 	defer done()
 	var s C.fl_stats
+	s.size = C.size_t(unsafe.Sizeof(s))
 	C.fl_client_stats(h, &s, nil)
 	return Stats{
 		Acquisitions:    uint64(s.acquisitions),

@@ -1,4 +1,5 @@
-//! `watch`: one line per lock change until interrupted (or until the feed fails).
+//! `watch`: one line per lock change until interrupted; a server restart or network cut is
+//! ridden out by the core (it subscribes again and reports what changed meanwhile).
 
 use crate::duration::human;
 use crate::exit::CliResult;

@@ -1,6 +1,6 @@
 //! The `fencelock` binary driven as an operator or a shell script would, against real servers.
 
-use fencelock_testkit::{NatsServer, RedisServer};
+use fencelock_testkit::{NatsServer, RedisCluster, RedisServer};
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -11,6 +11,7 @@ struct Backend {
     url: String,
     _nats: Option<NatsServer>,
     _redis: Option<RedisServer>,
+    _cluster: Option<RedisCluster>,
 }
 
 fn nats() -> Backend {
@@ -19,6 +20,7 @@ fn nats() -> Backend {
         url: srv.url(),
         _nats: Some(srv),
         _redis: None,
+        _cluster: None,
     }
 }
 
@@ -28,6 +30,17 @@ fn redis() -> Backend {
         url: srv.url(),
         _nats: None,
         _redis: Some(srv),
+        _cluster: None,
+    }
+}
+
+fn redis_cluster() -> Backend {
+    let cluster = RedisCluster::start();
+    Backend {
+        url: cluster.url(),
+        _nats: None,
+        _redis: None,
+        _cluster: Some(cluster),
     }
 }
 
@@ -342,6 +355,25 @@ fn ls_and_get_json_describe_holders_and_state() {
     assert_eq!(b.json(&["state", "get", "jobs/a", "--json"])["done"], 3);
     b.run(&["break", "jobs/b", "--force", "--yes"]);
     wait_output(run);
+}
+
+/// `ls` on a Redis Cluster lists the keys of every primary (SCAN walks one node at a time).
+#[test]
+fn ls_on_a_redis_cluster_lists_keys_of_every_primary() {
+    let b = redis_cluster();
+    let keys: Vec<String> = (0..20).map(|i| format!("jobs/{i:02}")).collect();
+    for key in &keys {
+        let out = b.run(&["state", "set", key, "x"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    }
+    let rows = b.json(&["ls", "jobs/", "--json"]);
+    let listed: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, keys, "{rows}");
 }
 
 #[test]

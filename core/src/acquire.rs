@@ -36,11 +36,13 @@ pub(crate) async fn acquire(
         label: opts.label.clone(),
     };
     // A snapshot from the cache or the change feed may lag the store by a notification.
-    let (seen, mut fresh) = match client.keys.latest(&key) {
-        Some(s) => (s, false),
-        None => (client.backend.load(&key).await?, true),
+    let (mut obs, mut fresh) = match client.keys.latest(&key) {
+        Some(s) => (Observer::new(client.keys.clone(), key.clone(), s), false),
+        None => (
+            Observer::read(client.keys.clone(), key.clone()).await?,
+            true,
+        ),
     };
-    let mut obs = Observer::new(client.keys.clone(), key.clone(), seen);
     if !fresh && obs.unjudged() {
         // A held snapshot from the feed or cache says nothing of how old the lease is; the
         // store can tell, so a lapsed lock is taken at once rather than one lease later.
@@ -48,15 +50,19 @@ pub(crate) async fn acquire(
         fresh = true;
     }
     let mut backoff = CONFLICT_BACKOFF_MIN;
+    let mut conflicts = 0u32;
     loop {
         if obs.takeable() {
             let sent = Instant::now();
+            let epoch = client.backend.epoch();
             match take(client, &key, &obs.seen, &hold).await? {
                 Cas::Done(acq) => {
                     client.stats.acquired(started.elapsed());
-                    return Ok(guard(client, key, &hold, acq, sent, permit, &opts));
+                    let at = Written { sent, epoch };
+                    return Ok(guard(client, key, &hold, acq, at, permit, &opts));
                 }
                 Cas::Conflict => {
+                    conflicts += 1;
                     client.keys.forget(&key);
                     let failed = obs.seen.revision;
                     // The change feed may already know what beat us; else ask the store.
@@ -69,6 +75,11 @@ pub(crate) async fn acquire(
                     }
                     if obs.seen.revision == failed && obs.takeable() {
                         move_past_stale(&mut obs, failed, &mut backoff, opts.deadline).await?;
+                    } else if conflicts > 1 && obs.takeable() {
+                        // Conflict after conflict on snapshots that each looked takeable (a
+                        // store whose revisions went back, a busy key): never spin, pause on
+                        // the change feed (bounded, doubling) before the next write.
+                        pause(&mut obs, &mut backoff, opts.deadline).await?;
                     }
                     if opts.deadline.is_some_and(|d| Instant::now() >= d) {
                         return Err(timeout_error(&key, "acquiring", Some(started.elapsed())));
@@ -130,11 +141,32 @@ async fn move_past_stale(
     if obs.seen.revision != failed || !obs.takeable() {
         return Ok(());
     }
+    pause(obs, backoff, deadline).await
+}
+
+/// Waits for the key's change feed at most `backoff` (and until `deadline`), then doubles it.
+async fn pause(
+    obs: &mut Observer,
+    backoff: &mut Duration,
+    deadline: Option<Instant>,
+) -> Result<()> {
     let bound = Instant::now() + *backoff;
-    obs.wait_change(Some(deadline.map_or(bound, |d| d.min(bound))))
-        .await?;
+    let bound = deadline.map_or(bound, |d| d.min(bound));
+    if obs.seen.holder.is_some() {
+        // A lapsed holder: its lease already ran out on our clock, so the feed wait would end
+        // at once. Sleep instead.
+        tokio::time::sleep_until(bound.into()).await;
+    } else {
+        obs.wait_change(Some(bound)).await?;
+    }
     *backoff = (*backoff * 2).min(CONFLICT_BACKOFF_MAX);
     Ok(())
+}
+
+/// When the acquiring write was sent, and in which store epoch.
+struct Written {
+    sent: Instant,
+    epoch: u64,
 }
 
 /// Waits (or, for try-acquire, checks) for this client's turn at `key`.
@@ -191,7 +223,7 @@ fn guard(
     key: Key,
     hold: &HoldRequest,
     acq: Acquired,
-    sent: Instant,
+    at: Written,
     permit: OwnedSemaphorePermit,
     opts: &Resolved,
 ) -> LockGuard {
@@ -200,12 +232,12 @@ fn guard(
     let d = &client.defaults;
     let plan = KeepPlan {
         renew_every: opts.renew.then(|| hold.lease.mul_f64(d.renew_fraction)),
-        renew_until: d.max_hold.and_then(|m| sent.checked_add(m)),
+        renew_until: d.max_hold.and_then(|m| at.sent.checked_add(m)),
     };
     let shared = Arc::new(GuardShared {
         id: client.next_guard_id(),
         key,
-        acquired_at: sent,
+        acquired_at: at.sent,
         client: client.clone(),
         state: Mutex::new(HeldState {
             held: Held {
@@ -216,7 +248,9 @@ fn guard(
                 label: hold.label.clone(),
                 state: state.clone(),
             },
-            written_at: sent,
+            written_at: at.sent,
+            epoch: at.epoch,
+            unsure_release: None,
             permit: Some(permit),
         }),
         writing: tokio::sync::Mutex::new(()),

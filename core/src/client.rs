@@ -135,6 +135,25 @@ impl Client {
         ClientBuilder::new(url)
     }
 
+    /// Connects with every option in one value: what each binding does. Same as
+    /// `ClientBuilder::from(options).connect()`.
+    ///
+    /// # Errors
+    /// As [`ClientBuilder::connect`]: `InvalidArgument` for an option the URL's backend does not
+    /// use or a value out of range, `Backend` when the store cannot be reached.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> fencelock::Result<()> {
+    /// let mut options = fencelock::ConnectOptions::new("redis://127.0.0.1:6379");
+    /// options.namespace = Some("billing".into());
+    /// options.replication = Some(2); // the primary and one replica acknowledge every write
+    /// let client = fencelock::Client::connect_with(options).await?;
+    /// # client.close().await; Ok(()) }
+    /// ```
+    pub async fn connect_with(options: crate::ConnectOptions) -> Result<Client> {
+        ClientBuilder::from(options).connect().await
+    }
+
     /// Starts building a client of the NATS JetStream KV backend. `servers` is one URL or
     /// several separated by commas, e.g. `nats://127.0.0.1:4222`.
     pub fn nats(servers: &str) -> ClientBuilder {
@@ -205,6 +224,19 @@ impl Client {
     }
 
     /// Acquires `key`, waiting up to `timeout` (`None`: forever). Fails with `Timeout`.
+    ///
+    /// # Errors
+    /// `Timeout` when `key` stays held past `timeout`; `InvalidKey` for an empty or over-long
+    /// key; `InvalidArgument` for a lease out of range; `Closed` after [`close`](Self::close);
+    /// `Backend` when the store fails.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fencelock::Client) -> fencelock::Result<()> {
+    /// let guard = client.acquire("nightly-import", Some(std::time::Duration::from_secs(5))).await?;
+    /// println!("token {}", guard.token());
+    /// guard.release(None).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn acquire(&self, key: impl IntoKey, timeout: Option<Duration>) -> Result<LockGuard> {
         let opts = LockOptions {
             timeout,
@@ -214,6 +246,9 @@ impl Client {
     }
 
     /// Acquires `key` with per-call options (timeout, lease, renewal, label).
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire).
     pub async fn acquire_with(&self, key: impl IntoKey, opts: &LockOptions) -> Result<LockGuard> {
         let key = key.into_key()?;
         let resolved = self.resolve(&key, opts, true)?;
@@ -223,11 +258,18 @@ impl Client {
     }
 
     /// Acquires `key` if it is free now; `Ok(None)` when someone holds it.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Closed` or `Backend` as [`acquire`](Self::acquire); never `Timeout` or
+    /// `Held` (a held key is `Ok(None)`).
     pub async fn try_acquire(&self, key: impl IntoKey) -> Result<Option<LockGuard>> {
         self.try_acquire_with(key, &LockOptions::default()).await
     }
 
     /// [`try_acquire`](Self::try_acquire) with per-call options (the timeout is ignored).
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire), plus `InvalidArgument` for a lease out of range.
     pub async fn try_acquire_with(
         &self,
         key: impl IntoKey,
@@ -248,6 +290,11 @@ impl Client {
     }
 
     /// Releases `guard`, writing `state` if given (see [`LockGuard::release`]).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a guard of another client; `StateTooLarge` for a state over
+    /// [`max_state_len`](Self::max_state_len); `Backend` when the store fails. A lapsed lease
+    /// is not an error: the answer is `false`.
     pub async fn release(&self, guard: &LockGuard, state: Option<Bytes>) -> Result<bool> {
         if !Arc::ptr_eq(&guard.shared.client, &self.inner) {
             return Err(Error::new(
@@ -265,6 +312,9 @@ impl Client {
 
     /// nlock's `Do`: runs `f` with the state only if `key` is free right now, then releases
     /// (keeping the state). `Ok(None)` when the key was held and `f` did not run.
+    ///
+    /// # Errors
+    /// As [`try_acquire`](Self::try_acquire), and `Backend` when the release fails.
     pub async fn do_if_free<F, Fut, T>(&self, key: impl IntoKey, f: F) -> Result<Option<T>>
     where
         F: FnOnce(Option<Bytes>) -> Fut,
@@ -282,6 +332,23 @@ impl Client {
     /// the old one), then releases. The lease is not renewed: a callback that outlives it fails
     /// with `Timeout` and writes nothing. Errors of `f` release the lock unchanged and come
     /// back as `Callback` errors.
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire); `Callback` when `f` fails (its error is the source);
+    /// `Timeout` when `f` outlives the lease; `Expired` when the lock was lost meanwhile;
+    /// `StateTooLarge` for a new state over [`max_state_len`](Self::max_state_len).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: fencelock::Client) -> fencelock::Result<()> {
+    /// use fencelock::Bytes;
+    /// client
+    ///     .with_lock("counter", Some(std::time::Duration::from_secs(5)), |state| async move {
+    ///         let n: u64 = state.map(|s| String::from_utf8_lossy(&s).parse().unwrap_or(0)).unwrap_or(0);
+    ///         Ok::<_, std::io::Error>(Some(Bytes::from((n + 1).to_string())))
+    ///     })
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn with_lock<F, Fut, E>(
         &self,
         key: impl IntoKey,
@@ -301,6 +368,9 @@ impl Client {
     }
 
     /// [`with_lock`](Self::with_lock) with per-call options (lease, label; renewal is off).
+    ///
+    /// # Errors
+    /// As [`with_lock`](Self::with_lock), plus `InvalidArgument` for a lease out of range.
     pub async fn with_lock_opts<F, Fut, E>(
         &self,
         key: impl IntoKey,
@@ -351,7 +421,29 @@ impl Client {
             }
             Ok(Ok(new_state)) => {
                 let state = new_state.or(before);
-                if guard.release(state.clone()).await? {
+                let released = match guard.release(state.clone()).await {
+                    // No answer: the guard remembers the attempt, and a second release learns
+                    // from the store whether it was applied.
+                    Err(e) if e.kind() == ErrorKind::Backend => {
+                        guard.release(state.clone()).await.map_err(|e2| {
+                            Error::new(
+                                ErrorKind::Backend,
+                                format!(
+                                    "the with_lock callback for key {:?} returned, but writing \
+                                     its state got no answer, so the outcome is unknown (the \
+                                     state may or may not have been written); read it with get() \
+                                     before running the update again: {e2}",
+                                    guard.key()
+                                ),
+                            )
+                            .with_key(guard.key())
+                            .with_token(guard.token())
+                            .with_source(e2)
+                        })
+                    }
+                    r => r,
+                };
+                if released? {
                     Ok(state)
                 } else {
                     Err(Error::new(
@@ -371,6 +463,10 @@ impl Client {
 
     /// Waits until `key` is free (released, never held, or its holder's lease ran out) and
     /// returns its state. Takes no lock.
+    ///
+    /// # Errors
+    /// `Timeout` when `key` stays held past `timeout`; `InvalidKey`, `Closed` or `Backend` as
+    /// [`acquire`](Self::acquire).
     pub async fn wait(
         &self,
         key: impl IntoKey,
@@ -383,6 +479,10 @@ impl Client {
     }
 
     /// Reads the state and holder of `key` without locking.
+    ///
+    /// # Errors
+    /// `InvalidKey` for an empty or over-long key; `Closed` after [`close`](Self::close);
+    /// `Backend` when the store fails.
     pub async fn get(&self, key: impl IntoKey) -> Result<KeyInfo> {
         let key = key.into_key()?;
         self.inner.check_open(&key)?;
@@ -399,6 +499,9 @@ impl Client {
 
     /// Deletes the lock and state of `key` unconditionally. A current holder loses the lock:
     /// its next write or renewal is refused and its `lost` signal fires.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get).
     pub async fn delete(&self, key: impl IntoKey) -> Result<()> {
         let key = key.into_key()?;
         self.inner.check_open(&key)?;

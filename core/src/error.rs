@@ -34,6 +34,27 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, once, in a stable order: the one list bindings derive their exception
+    /// classes, error codes and statuses from (each binding has a test that fails when its
+    /// table misses a kind listed here).
+    pub const ALL: &'static [ErrorKind] = &[
+        ErrorKind::Timeout,
+        ErrorKind::Held,
+        ErrorKind::NotHeld,
+        ErrorKind::Expired,
+        ErrorKind::InvalidKey,
+        ErrorKind::InvalidArgument,
+        ErrorKind::StateTooLarge,
+        ErrorKind::Closed,
+        ErrorKind::Backend,
+        ErrorKind::Callback,
+    ];
+
+    /// The kind whose [`as_str`](ErrorKind::as_str) is `name`.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+
     /// A short stable identifier, e.g. `"timeout"`, used in messages and by bindings.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -182,5 +203,36 @@ impl std::error::Error for Error {
         self.source
             .as_ref()
             .map(|s| s.as_ref() as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Adding a kind without listing it in `ALL` fails here: the match is exhaustive inside
+    /// the crate, so the new variant must get a position, and the position must be its index.
+    #[test]
+    fn all_lists_every_kind_once_in_order() {
+        fn position(k: ErrorKind) -> usize {
+            match k {
+                ErrorKind::Timeout => 0,
+                ErrorKind::Held => 1,
+                ErrorKind::NotHeld => 2,
+                ErrorKind::Expired => 3,
+                ErrorKind::InvalidKey => 4,
+                ErrorKind::InvalidArgument => 5,
+                ErrorKind::StateTooLarge => 6,
+                ErrorKind::Closed => 7,
+                ErrorKind::Backend => 8,
+                ErrorKind::Callback => 9,
+            }
+        }
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(position(*k), i, "{k:?}");
+            assert_eq!(ErrorKind::from_name(k.as_str()), Some(*k));
+        }
+        assert_eq!(ErrorKind::ALL.len(), 10);
+        assert_eq!(ErrorKind::from_name("nope"), None);
     }
 }

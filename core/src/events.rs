@@ -19,6 +19,9 @@ const BUFFER: usize = 256;
 /// Re-read a silent holder's key this long after its lease should have ended, so a store that
 /// expires leases itself (Redis `PX`) has done so.
 const EXPIRY_GRACE: Duration = Duration::from_millis(50);
+/// First and longest pause between attempts to subscribe again after the feed failed.
+const RETRY_FIRST: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// What happened to a lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,7 +100,12 @@ impl Client {
     /// Lock events of every key starting with `prefix` (`""`: the whole namespace): first a
     /// `Held` event per lock held now, then each acquisition, release, expiry and takeover as
     /// it happens, until the stream is dropped or the client closed. Renewals and state
-    /// writes are not events. Backend errors end the stream after being yielded.
+    /// writes are not events. When the server goes away the watcher subscribes again (backing
+    /// off up to 2 s) and then reports what changed meanwhile; only a failure of the first
+    /// listing is yielded as an error (and ends the stream).
+    ///
+    /// # Errors
+    /// `Closed` after [`Client::close`]; `Backend` when the change feed cannot be opened.
     pub async fn lock_events(&self, prefix: &str) -> Result<BoxStream<'static, Result<LockEvent>>> {
         let inner = self.inner().clone();
         if inner.is_closed() {
@@ -140,14 +148,11 @@ impl Client {
                     item = feed.next() => match item {
                         None => Err(Error::new(
                             crate::ErrorKind::Backend,
-                            format!(
-                                "the change feed of {} ended; watch again",
-                                w.backend.server()
-                            ),
+                            format!("the change feed of {} ended", w.backend.server()),
                         )),
                         Some(Err(e)) => Err(e),
                         Some(Ok(NamespaceChange::Changed(k, s))) => {
-                            w.apply(k, s);
+                            w.apply(k, s, false);
                             Ok(())
                         }
                         Some(Ok(NamespaceChange::Resync)) => w.resync(false).await,
@@ -156,7 +161,19 @@ impl Client {
                     () = tx.closed() => return,
                     () = async { let _ = closed.wait_for(|c| *c).await; } => return,
                 };
-                if !w.flush(&tx, step).await {
+                if let Err(e) = step {
+                    // A server restart or a network cut: subscribe again and report what
+                    // changed meanwhile, rather than end an operator's watch.
+                    tracing::warn!(server = %w.backend.server(), error = %e,
+                        "lock events interrupted; subscribing again");
+                    let resumed = tokio::select! {
+                        r = w.resubscribe() => r,
+                        () = tx.closed() => return,
+                        () = async { let _ = closed.wait_for(|c| *c).await; } => return,
+                    };
+                    feed = resumed;
+                }
+                if !w.flush(&tx, Ok(())).await {
                     return;
                 }
             }
@@ -202,6 +219,27 @@ impl Watcher {
         });
     }
 
+    /// Subscribes to the change feed again and re-reads every key, backing off between
+    /// failed attempts, until it works (the caller stops waiting when the watch ends).
+    async fn resubscribe(&mut self) -> BoxStream<'static, Result<NamespaceChange>> {
+        let mut pause = RETRY_FIRST;
+        loop {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY_MAX);
+            let feed = match self.backend.watch_all().await {
+                Ok(feed) => feed,
+                Err(e) => {
+                    tracing::debug!(error = %e, "subscribing to lock events failed");
+                    continue;
+                }
+            };
+            match self.resync(false).await {
+                Ok(()) => return feed,
+                Err(e) => tracing::debug!(error = %e, "re-reading keys for lock events failed"),
+            }
+        }
+    }
+
     /// Lists and reads every key again (at start, and when the feed may have skipped changes).
     async fn resync(&mut self, initial: bool) -> Result<()> {
         let keys = self.backend.list(&self.prefix).await?;
@@ -216,7 +254,7 @@ impl Watcher {
                 }
                 self.track(key, &snap);
             } else {
-                self.apply(key, snap);
+                self.apply(key, snap, true);
             }
         }
         // Held keys that are no longer listed were deleted meanwhile.
@@ -228,7 +266,7 @@ impl Watcher {
             .collect();
         for key in gone {
             let snap = self.backend.load(&key).await?;
-            self.apply(key, snap);
+            self.apply(key, snap, true);
         }
         Ok(())
     }
@@ -256,8 +294,11 @@ impl Watcher {
         }
     }
 
-    /// Reports the change from what was known of `key` to `snap`.
-    fn apply(&mut self, key: Key, snap: Snapshot) {
+    /// Reports the change from what was known of `key` to `snap`. A feed may replay older
+    /// snapshots, so only a higher revision is news; a fresh read (`current`) is the store's
+    /// present state, so any other revision is news — a lower one means the store lost data
+    /// (restarted without persistence, bucket recreated) and numbers its writes anew.
+    fn apply(&mut self, key: Key, snap: Snapshot, current: bool) {
         if !key.as_str().starts_with(&self.prefix) {
             return;
         }
@@ -266,7 +307,12 @@ impl Watcher {
             .get(&key)
             .map(|t| t.revision)
             .or_else(|| self.freed.get(&key).copied());
-        if known.is_some_and(|r| snap.revision <= r) {
+        let stale = if current {
+            known == Some(snap.revision)
+        } else {
+            known.is_some_and(|r| snap.revision <= r)
+        };
+        if stale {
             return;
         }
         let before = self.held.get(&key).map(|t| (t.holder.clone(), t.expired));
@@ -321,7 +367,7 @@ impl Watcher {
                 // long the new lease has left.
                 self.track(key, &snap);
             } else {
-                self.apply(key, snap);
+                self.apply(key, snap, true);
             }
         }
         Ok(())

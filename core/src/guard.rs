@@ -28,6 +28,10 @@ pub(crate) struct HeldState {
     pub held: Held,
     /// When our last successful write was sent: the lease counts from here, on our clock.
     pub written_at: Instant,
+    /// The store epoch `held.revision` was learned in (see [`GuardShared::still_ours`]).
+    pub epoch: u64,
+    /// The state of a release attempt that got no answer (it may have been applied).
+    pub unsure_release: Option<Option<Bytes>>,
     /// Local task permit so other tasks of this client wait in line without touching the store.
     pub permit: Option<OwnedSemaphorePermit>,
 }
@@ -60,6 +64,19 @@ impl GuardShared {
 
     pub fn status(&self) -> GuardStatus {
         *self.status.borrow()
+    }
+
+    /// The status as the holder must believe it now: a guard whose local deadline passed is
+    /// lost even while a renewal is still in flight (its answer may come much later, up to the
+    /// store's request timeout, and a renewal that arrives late cannot make the lapse undone for
+    /// others: an observer may already have taken over).
+    pub fn status_now(&self) -> GuardStatus {
+        let status = self.status();
+        if status == GuardStatus::Held && Instant::now() >= self.deadline() {
+            self.mark_lost();
+            return self.status();
+        }
+        status
     }
 
     pub fn token(&self) -> u64 {
@@ -178,14 +195,49 @@ impl GuardShared {
         }
     }
 
+    /// Whether our entry is still the key's last one, when the store epoch moved since we
+    /// learned our revision (a reconnect, or a store found reset). After a reset the same
+    /// revision can name another acquisition's entry, and a compare-and-set on it would
+    /// overwrite a live holder: so the entry is read first, and it must be ours (same
+    /// acquisition id at the same revision). Not ours: the lock is lost.
+    async fn still_ours(&self, held: &Held) -> Result<bool> {
+        let epoch = self.client.backend.epoch();
+        if self.lock().epoch == epoch {
+            return Ok(true);
+        }
+        let snap = self.client.backend.load_authoritative(&self.key).await?;
+        let ours = snap.revision == held.revision
+            && snap
+                .holder
+                .as_ref()
+                .is_some_and(|h| h.lock_id == held.lock_id);
+        if ours {
+            self.lock().epoch = epoch;
+        } else {
+            tracing::warn!(key = %self.key, "the store was reset or rewritten under a held lock");
+        }
+        Ok(ours)
+    }
+
+    /// [`check_writable`](Self::check_writable), then [`still_ours`](Self::still_ours).
+    async fn check_ours(&self, what: &str) -> Result<Held> {
+        let held = self.check_writable(what, false)?;
+        if !self.still_ours(&held).await? {
+            self.mark_lost();
+            return Err(self.expired_error(what));
+        }
+        Ok(held)
+    }
+
     /// Renews the lease (used by the keeper and by `refresh`).
     pub async fn refresh(&self) -> Result<()> {
         let _w = self.writing.lock().await;
-        let held = self.check_writable("refresh", false)?;
+        let held = self.check_ours("refresh").await?;
         let sent = Instant::now();
         match self.client.backend.refresh(&self.key, &held).await? {
             Cas::Done(rev) => {
                 self.wrote(rev, sent, None);
+                self.undo_if_lost_meanwhile().await;
                 Ok(())
             }
             Cas::Conflict => {
@@ -198,7 +250,7 @@ impl GuardShared {
     pub async fn put(&self, state: Option<Bytes>) -> Result<()> {
         self.check_state(&state)?;
         let _w = self.writing.lock().await;
-        let held = self.check_writable("write state of", false)?;
+        let held = self.check_ours("write state of").await?;
         let sent = Instant::now();
         match self
             .client
@@ -208,6 +260,7 @@ impl GuardShared {
         {
             Cas::Done(rev) => {
                 self.wrote(rev, sent, Some(state));
+                self.undo_if_lost_meanwhile().await;
                 Ok(())
             }
             Cas::Conflict => {
@@ -220,33 +273,120 @@ impl GuardShared {
     /// Releases, writing `state` (`None` keeps the current one). `Ok(false)` when the lease had
     /// lapsed or another holder took over: then `state` was not written (but a lock nobody took
     /// over is freed, see [`free_lapsed`](Self::free_lapsed)).
+    ///
+    /// A release never reports a write it made as not made. When an earlier attempt got no
+    /// answer (it may have been applied) and this one finds the entry moved on, the store is
+    /// asked whether the entry is that release; if it cannot tell, the answer is an error
+    /// saying the outcome is unknown, never `false`.
     pub async fn release(&self, state: Option<Option<Bytes>>, closing: bool) -> Result<bool> {
         if let Some(s) = &state {
             self.check_state(s)?;
         }
         let _w = self.writing.lock().await;
+        let tried = self.lock().unsure_release.clone();
         let held = match self.check_writable("release", closing) {
+            Ok(h) if !self.still_ours(&h).await? => {
+                // Not our held entry any more (a reset store, or our earlier attempt).
+                return self.moved_on(&h, tried.as_ref(), None).await;
+            }
             Ok(h) => h,
             Err(e) if e.kind() == ErrorKind::Expired => {
-                self.free_lapsed().await;
+                let held = self.lock().held.clone();
+                if let Some(t) = &tried {
+                    if let Some(done) = self.find_release(&held, t.as_ref(), None).await? {
+                        return Ok(done);
+                    }
+                }
+                let freed = self.free_lapsed().await;
                 self.finish(GuardStatus::Released);
+                if tried.is_some() && !freed {
+                    return Err(self.unknown_outcome());
+                }
                 return Ok(false);
             }
             Err(e) => return Err(e),
         };
         let state = state.unwrap_or_else(|| held.state.clone());
-        match self.client.backend.release(&self.key, &held, state).await? {
-            Cas::Done(snap) => {
+        match self
+            .client
+            .backend
+            .release(&self.key, &held, state.clone())
+            .await
+        {
+            Ok(Cas::Done(snap)) => {
                 self.client.keys.remember(&self.key, snap);
                 self.finish(GuardStatus::Released);
                 Ok(true)
             }
-            Cas::Conflict => {
-                self.client.keys.forget(&self.key);
-                self.finish(GuardStatus::Released);
-                Ok(false)
+            Ok(Cas::Conflict) => self.moved_on(&held, tried.as_ref(), Some(&state)).await,
+            Err(e) => {
+                if e.kind() == ErrorKind::Backend {
+                    // No answer: the write may have been applied. A retry must find out.
+                    self.lock().unsure_release = Some(state);
+                }
+                Err(e)
             }
         }
+    }
+
+    /// The entry is no longer our held one. Without an earlier unanswered attempt, the release
+    /// was refused: `false`. With one, it may have been that attempt's own write: the store
+    /// tells (`true`), or the outcome is unknown (an error of kind `Backend`).
+    async fn moved_on(
+        &self,
+        held: &Held,
+        tried: Option<&Option<Bytes>>,
+        now: Option<&Option<Bytes>>,
+    ) -> Result<bool> {
+        self.client.keys.forget(&self.key);
+        let Some(tried) = tried else {
+            self.finish(GuardStatus::Released);
+            return Ok(false);
+        };
+        match self.find_release(held, tried.as_ref(), now).await {
+            Ok(Some(done)) => Ok(done),
+            Ok(None) | Err(_) => {
+                self.finish(GuardStatus::Released);
+                Err(self.unknown_outcome())
+            }
+        }
+    }
+
+    /// Asks the store whether its entry is our release with `tried` (or `now`, the state of
+    /// this attempt); if so the guard is released and the answer is `Some(true)`.
+    async fn find_release(
+        &self,
+        held: &Held,
+        tried: Option<&Bytes>,
+        now: Option<&Option<Bytes>>,
+    ) -> Result<Option<bool>> {
+        let backend = &self.client.backend;
+        let mut found = backend.released_as(&self.key, held, tried).await?;
+        if found.is_none() {
+            if let Some(now) = now.filter(|n| n.as_ref() != tried) {
+                found = backend.released_as(&self.key, held, now.as_ref()).await?;
+            }
+        }
+        Ok(found.map(|snap| {
+            self.client.keys.remember(&self.key, snap);
+            self.finish(GuardStatus::Released);
+            true
+        }))
+    }
+
+    fn unknown_outcome(&self) -> Error {
+        let token = self.token();
+        Error::new(
+            ErrorKind::Backend,
+            format!(
+                "releasing key {:?} (token {token}): the outcome is unknown: an earlier attempt \
+                 got no answer and the key has changed since, so whether that attempt wrote its \
+                 state cannot be learned; read the key (get) before applying the update again",
+                self.key.as_str()
+            ),
+        )
+        .with_key(self.key.as_str())
+        .with_token(token)
     }
 
     /// Frees a lock whose lease lapsed, if nobody took it over meanwhile: one compare-and-set
@@ -254,15 +394,35 @@ impl GuardShared {
     /// this lapsed holder meant to write). A taker's write changed the revision, so then nothing
     /// is written. Without this, the next caller would wait until the store (or, clock-free,
     /// its own observation) judged the lease over. Best effort: a failure changes nothing.
-    async fn free_lapsed(&self) {
+    /// True when it freed the lock.
+    async fn free_lapsed(&self) -> bool {
         let held = self.lock().held.clone();
+        if !matches!(self.still_ours(&held).await, Ok(true)) {
+            return false;
+        }
         let stored = held.state.clone();
         match self.client.backend.release(&self.key, &held, stored).await {
-            Ok(Cas::Done(snap)) => self.client.keys.remember(&self.key, snap),
-            Ok(Cas::Conflict) => self.client.keys.forget(&self.key),
-            Err(e) => {
-                tracing::debug!(key = %self.key, error = %e, "freeing a lapsed lock failed")
+            Ok(Cas::Done(snap)) => {
+                self.client.keys.remember(&self.key, snap);
+                true
             }
+            Ok(Cas::Conflict) => {
+                self.client.keys.forget(&self.key);
+                false
+            }
+            Err(e) => {
+                tracing::debug!(key = %self.key, error = %e, "freeing a lapsed lock failed");
+                false
+            }
+        }
+    }
+
+    /// A write that was in flight when the local deadline passed still went through: the guard
+    /// already reported the lock lost (and the caller stopped), so the entry it renewed would
+    /// block everyone for a lease. Free it, keeping the state as stored.
+    async fn undo_if_lost_meanwhile(&self) {
+        if self.status() == GuardStatus::Lost {
+            self.free_lapsed().await;
         }
     }
 
@@ -320,9 +480,10 @@ impl LockGuard {
             .saturating_duration_since(Instant::now())
     }
 
-    /// Whether the lock is still held, lost, or released.
+    /// Whether the lock is still held, lost, or released. A lease that ran out on this
+    /// process's clock reads as lost at once, also while a renewal is still in flight.
     pub fn status(&self) -> GuardStatus {
-        self.shared.status()
+        self.shared.status_now()
     }
 
     /// True once the lock was lost (lease lapsed, renewal refused, or broken by someone else).
@@ -345,6 +506,11 @@ impl LockGuard {
     }
 
     /// Writes `state` while keeping the lock (compare-and-set; `Expired` if no longer held).
+    ///
+    /// # Errors
+    /// `Expired` when the lease lapsed or another holder took over; `NotHeld` after release;
+    /// `Closed` after the client was closed; `StateTooLarge` for a state over the backend's
+    /// limit; `Backend` when the store fails.
     pub async fn put(&self, state: impl Into<Option<Bytes>>) -> Result<()> {
         let (shared, state) = (self.shared.clone(), state.into());
         let done = on_core(async move { shared.put(state).await }).await;
@@ -352,6 +518,10 @@ impl LockGuard {
     }
 
     /// Renews the lease now.
+    ///
+    /// # Errors
+    /// `Expired` when the lease already lapsed or another holder took over; `NotHeld` after
+    /// release; `Closed` after the client was closed; `Backend` when the store fails.
     pub async fn refresh(&self) -> Result<()> {
         let shared = self.shared.clone();
         let renewed = on_core(async move { shared.refresh().await }).await;
@@ -361,6 +531,11 @@ impl LockGuard {
 
     /// Releases the lock, writing `state` if given and keeping the current state otherwise.
     /// Returns `false` when the lock had already been lost: then nothing was written.
+    ///
+    /// # Errors
+    /// `NotHeld` when released before; `Closed` after the client was closed; `StateTooLarge`
+    /// for a state over the backend's limit; `Backend` when the store fails. A lapsed lease is
+    /// not an error: the answer is `false`.
     pub async fn release(&self, state: Option<Bytes>) -> Result<bool> {
         let shared = self.shared.clone();
         let done = on_core(async move { shared.release(state.map(Some), false).await }).await;
@@ -368,6 +543,9 @@ impl LockGuard {
     }
 
     /// Releases the lock and clears its state.
+    ///
+    /// # Errors
+    /// As [`release`](Self::release).
     pub async fn release_clearing_state(&self) -> Result<bool> {
         let shared = self.shared.clone();
         let done = on_core(async move { shared.release(Some(None), false).await }).await;

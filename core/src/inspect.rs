@@ -11,8 +11,11 @@ const BREAK_ATTEMPTS: usize = 16;
 
 impl Client {
     /// Keys of the namespace that start with `prefix` (`""`: all) and hold a lock or state,
-    /// sorted. Costs a scan of the namespace (NATS: the bucket's subjects; Redis: `SCAN`, not
-    /// supported on Redis Cluster yet): for operators and tools, not for hot paths.
+    /// sorted. Costs a scan of the namespace (NATS: the bucket's subjects; Redis: `SCAN`, on a
+    /// Cluster over every primary): for operators and tools, not for hot paths.
+    ///
+    /// # Errors
+    /// `Closed` after [`close`](Self::close); `Backend` when the store fails.
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
         if self.is_closed() {
             return Err(Error::closed(None));
@@ -31,6 +34,10 @@ impl Client {
     /// refused, so its `lost` signal fires; the next acquisition's fencing token is still
     /// greater than the broken holder's. This ignores the lease: check first that the holder
     /// is really gone (or should stop), e.g. by its label.
+    ///
+    /// # Errors
+    /// `InvalidKey` for an empty or over-long key; `Closed` after [`close`](Self::close);
+    /// `Backend` when the store fails.
     pub async fn break_lock(&self, key: impl IntoKey) -> Result<Option<Holder>> {
         let key = key.into_key()?;
         self.inner().check_open(&key)?;
@@ -53,8 +60,17 @@ impl Client {
                     label: h.label.clone(),
                     state: snap.state.clone(),
                 };
-                if let Cas::Done(_) = inner.backend.release(&key, &held, snap.state).await? {
-                    return Ok(Some(h));
+                match inner.backend.release(&key, &held, snap.state).await {
+                    Ok(Cas::Done(_)) => return Ok(Some(h)),
+                    Ok(Cas::Conflict) => {}
+                    // A release whose outcome the store cannot tell (Redis, when the holder
+                    // released by itself just before): if the holder is gone now, look again.
+                    Err(e) => {
+                        let now = inner.backend.load(&key).await?;
+                        if now.holder.is_some_and(|n| n.lock_id == h.lock_id) {
+                            return Err(e);
+                        }
+                    }
                 }
             }
             Err(Error::new(

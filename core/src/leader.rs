@@ -43,6 +43,9 @@ impl Leadership {
     }
 
     /// Steps down so another candidate can lead. `false` if leadership was already lost.
+    ///
+    /// # Errors
+    /// `Backend` when the store fails; a leadership already lost is `Ok(false)`.
     pub async fn resign(&self) -> Result<bool> {
         self.guard.release(None).await
     }
@@ -51,6 +54,10 @@ impl Leadership {
 impl Client {
     /// Campaigns for leadership of `election`, waiting up to `timeout` (`None`: until elected).
     /// `candidate` is recorded as the leader's label (e.g. a host name). Renewal is always on.
+    ///
+    /// # Errors
+    /// `Timeout` when no leadership comes within `timeout`; `InvalidKey`, `Closed` or
+    /// `Backend` as [`Client::acquire`].
     pub async fn campaign(
         &self,
         election: impl IntoKey,
@@ -68,6 +75,10 @@ impl Client {
     }
 
     /// Becomes leader only if nobody leads now.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Closed` or `Backend` as [`Client::acquire`]; a held election is
+    /// `Ok(None)`.
     pub async fn try_campaign(
         &self,
         election: impl IntoKey,
@@ -85,12 +96,18 @@ impl Client {
     }
 
     /// The current leader as recorded in the store, if any.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Closed` or `Backend` as [`Client::get`].
     pub async fn leader(&self, election: impl IntoKey) -> Result<Option<Holder>> {
         Ok(self.get(election).await?.holder)
     }
 
     /// A stream of leadership changes: the current leader first, then each change (`None` when
     /// nobody leads). Driven by the key's change feed, which is re-opened after server restarts.
+    ///
+    /// # Errors
+    /// `InvalidKey`, `Closed` or `Backend` as [`Client::get`], when the observation starts.
     pub async fn observe_leader(
         &self,
         election: impl IntoKey,
@@ -100,23 +117,25 @@ impl Client {
         inner.check_open(&key)?;
         // Subscribe before reading, so no change between the two is missed.
         let rx = inner.keys.subscribe(&key);
-        let first = inner.backend.load(&key).await?;
+        let (epoch, first) = crate::waiters::read_checked(&inner.keys, &key, false).await?;
         let current = first.holder.clone();
         let seen = Seen {
+            epoch,
             revision: first.revision,
-            term: first.holder.as_ref().map(|h| h.token),
+            term: term_of(&first.holder),
         };
         let changes = futures::stream::unfold((rx, seen), |(mut rx, mut seen)| async move {
             loop {
                 rx.changed().await.ok()?;
-                let Some(snap) = rx.borrow_and_update().clone() else {
+                // A snapshot of a later store epoch (a reset store, whose revisions restarted)
+                // counts even with a lower revision.
+                let fed = crate::waiters::newer(&rx.borrow_and_update(), seen.epoch, seen.revision);
+                let Some((epoch, snap)) = fed else {
                     continue;
                 };
-                if snap.revision <= seen.revision {
-                    continue;
-                }
+                seen.epoch = epoch;
                 seen.revision = snap.revision;
-                let term = snap.holder.as_ref().map(|h| h.token);
+                let term = term_of(&snap.holder);
                 if term != seen.term {
                     seen.term = term;
                     return Some((snap.holder, (rx, seen)));
@@ -129,8 +148,15 @@ impl Client {
     }
 }
 
+/// A leader's term: its token, and its acquisition id (after a store reset a new leader can
+/// get an old leader's token).
+fn term_of(holder: &Option<Holder>) -> Option<(u64, crate::backend::LockId)> {
+    holder.as_ref().map(|h| (h.token, h.lock_id))
+}
+
 /// What an observer last reported.
 struct Seen {
+    epoch: u64,
     revision: u64,
-    term: Option<u64>,
+    term: Option<(u64, crate::backend::LockId)>,
 }

@@ -209,6 +209,9 @@ fn attend(k: &Arc<LeaseKeeper>, g: Arc<GuardShared>, now: Instant) {
     if g.keep.renewing.swap(true, Ordering::AcqRel) {
         return;
     }
+    // The renewal's answer may take up to the store's request timeout; the guard must still
+    // be declared lost at its deadline, so that stays queued while the renewal runs.
+    k.schedule(g.deadline(), &g);
     let keeper = k.clone();
     k.rt.spawn(async move {
         let result = g.refresh().await;

@@ -1,6 +1,8 @@
 //! # fencelock
 //!
-//! Distributed locks with fencing tokens and attached state, over NATS JetStream Key-Value.
+//! Distributed locks with fencing tokens and attached state, over NATS JetStream Key-Value,
+//! Redis 6.2+ / Valkey, or an in-process memory store for tests. The URL's scheme picks the
+//! backend; [`ConnectOptions`] lists every connection option and which backends use it.
 //!
 //! ```no_run
 //! # async fn demo() -> fencelock::Result<()> {
@@ -18,7 +20,8 @@
 //!
 //! Every acquisition gets a fencing token that strictly increases per key; every write is a
 //! compare-and-set, so a holder whose lease lapsed cannot overwrite anything. Waiters are woken
-//! by the store's change feed, never by polling. See `docs/PROTOCOL-nats.md`.
+//! by the store's change feed, never by polling. See `docs/PROTOCOL-nats.md`,
+//! `docs/PROTOCOL-redis.md` and `docs/ARCHITECTURE.md`.
 
 #![deny(missing_docs)]
 
@@ -28,9 +31,14 @@
 struct ReadmeDoctests;
 
 mod acquire;
+// Binding support, not user API: the backend trait (not implementable outside the crate) and
+// the runtime hooks bindings drive the core with. Public for the bindings in this repository
+// only; the types users need are re-exported below.
+#[doc(hidden)]
 pub mod backend;
 mod builder;
 mod client;
+mod connect_options;
 mod error;
 mod events;
 mod guard;
@@ -39,6 +47,7 @@ mod key;
 mod leader;
 mod lease_keeper;
 mod options;
+#[doc(hidden)]
 pub mod runtime;
 mod stats;
 mod wait;
@@ -49,6 +58,7 @@ pub use backend::{Holder, LockId};
 pub use builder::ClientBuilder;
 pub use bytes::Bytes;
 pub use client::{Client, InternalSizes, KeyInfo};
+pub use connect_options::ConnectOptions;
 pub use error::{BoxError, Error, ErrorKind, Result};
 pub use events::{LockEvent, LockEventKind};
 pub use guard::{GuardStatus, LockGuard};

@@ -19,8 +19,7 @@ pub(crate) async fn until_free(
     inner.check_open(&key)?;
     let started = Instant::now();
     let deadline = crate::options::deadline(timeout);
-    let snap = inner.backend.load(&key).await?;
-    let mut obs = Observer::new(inner.keys.clone(), key.clone(), snap);
+    let mut obs = Observer::read(inner.keys.clone(), key.clone()).await?;
     // Whether `obs.seen` came from a read (with the state) rather than from the change feed.
     let mut read = true;
     loop {

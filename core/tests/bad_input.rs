@@ -66,8 +66,14 @@ async fn zero_and_absurd_durations_are_refused_with_the_range(fx: Fixture) {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("shorter than the lease"), "{e}");
-    let e = builder(&fx, "bad").replicas(0).connect().await.unwrap_err();
-    assert!(e.to_string().contains("between 1 and 5"), "{e}");
+    // Zero copies is out of range where replication applies, and refused by name where not.
+    let e = builder(&fx, "bad")
+        .replication(0)
+        .connect()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.to_string().contains("replication"), "{e}");
     // A zero timeout is one attempt, not an error.
     let g = c.acquire("k", Some(Duration::ZERO)).await.unwrap();
     let e = c.acquire("k", Some(Duration::ZERO)).await.unwrap_err();

@@ -456,7 +456,7 @@ mod cluster {
         let lonely = keys.iter().find(|k| node(k) != c.nodes[0].port).unwrap();
         let client = Client::redis(&c.url())
             .namespace("repl")
-            .replication(1)
+            .replication(2)
             .replication_timeout(ms(300))
             .connect()
             .await

@@ -81,7 +81,7 @@ async fn replication_waits_for_a_real_replica_and_reports_a_missing_one() {
     }
     let c = Client::redis(&primary.url())
         .namespace("repl")
-        .replication(1)
+        .replication(2) // the primary and its one replica
         .connect()
         .await
         .unwrap();
@@ -96,7 +96,7 @@ async fn replication_waits_for_a_real_replica_and_reports_a_missing_one() {
 
     let demanding = Client::redis(&primary.url())
         .namespace("repl")
-        .replication(2)
+        .replication(3) // two replicas; there is one
         .replication_timeout(ms(200))
         .connect()
         .await

@@ -1,4 +1,4 @@
-//! The protocol traps of DESIGN §4: tombstones, server restarts, stale holders, lost watches.
+//! The protocol traps (docs/PROTOCOL-nats.md, PROTOCOL-redis.md): tombstones, server restarts, stale holders, lost watches.
 
 mod support;
 

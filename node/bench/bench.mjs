@@ -1,4 +1,4 @@
-// W1-W4 (DESIGN.md §6) from Node beside the Rust core's figures, in one run on one server:
+// W1-W4 (docs/ARCHITECTURE.md) from Node beside the Rust core's figures, in one run on one server:
 //   node bench/bench.mjs [--seconds S] [--url nats://...] [--no-core]
 // Starts its own nats-server unless --url is given, runs the core's bench
 // (`cargo run --release -p fencelock-bench -- --only W1,W2,W3,W4 --url ...`) against it,

@@ -8,13 +8,15 @@ const native = require('../binding')
 const { fromNative, invalidArgument } = require('./errors')
 const { DistributedLock } = require('./distributed-lock')
 
-// Johnny Locke's `replication` counts copies including the primary: NATS stream replicas,
-// and for Redis, writes WAIT for (replication - 1) replicas once it is above 1.
-function checkConfig (config, backend) {
+// Options are passed on as given: the core refuses, by name, one the backend does not use
+// (`storage` or `clockFree` on Redis, anything server-related on memory). `replication` means
+// what it means everywhere: copies of every write counting the primary (NATS stream replicas;
+// Redis writes WAIT for replication - 1 replicas), as in Johnny Locke.
+function checkConfig (config) {
   if (config === null || typeof config !== 'object') {
     throw invalidArgument('config must be a LockConfiguration object like { namespace, defaultLockDurationMs }')
   }
-  const { namespace, defaultLockDurationMs, objectExpiryMs, replication, autoRenew, storage, clockFree } = config
+  const { namespace, defaultLockDurationMs, objectExpiryMs, replication, replicationTimeoutMs, autoRenew, storage, clockFree } = config
   if (typeof namespace !== 'string' || namespace === '') throw invalidArgument('config.namespace must be a non-empty string')
   if (typeof defaultLockDurationMs !== 'number' || !(defaultLockDurationMs > 0)) {
     throw invalidArgument('config.defaultLockDurationMs must be a number of milliseconds greater than 0')
@@ -23,6 +25,9 @@ function checkConfig (config, backend) {
     throw invalidArgument('config.objectExpiryMs must be a number of milliseconds greater than 0 when set')
   }
   if (replication !== undefined && !Number.isInteger(replication)) throw invalidArgument('config.replication must be an integer')
+  if (replicationTimeoutMs !== undefined && (typeof replicationTimeoutMs !== 'number' || !(replicationTimeoutMs > 0))) {
+    throw invalidArgument('config.replicationTimeoutMs must be a number of milliseconds greater than 0 when set')
+  }
   if (autoRenew !== undefined && typeof autoRenew !== 'boolean') throw invalidArgument('config.autoRenew must be a boolean')
   if (storage !== undefined && storage !== 'file' && storage !== 'memory') {
     throw invalidArgument(`config.storage must be 'file' or 'memory', not ${JSON.stringify(storage)}`)
@@ -32,16 +37,16 @@ function checkConfig (config, backend) {
     namespace,
     leaseMs: defaultLockDurationMs,
     objectExpiryMs,
-    replicas: backend === 'nats' ? replication : undefined,
-    replication: backend === 'redis' && replication > 1 ? replication - 1 : undefined,
+    replication,
+    replicationTimeoutMs,
     renew: autoRenew ?? false,
-    storage: backend === 'nats' ? storage : undefined,
-    clockFree: backend === 'nats' ? clockFree : undefined
+    storage,
+    clockFree
   }
 }
 
-async function open (backend, url, auth, config) {
-  const options = { url, ...auth, ...checkConfig(config, backend) }
+async function open (url, auth, config) {
+  const options = { url, ...auth, ...checkConfig(config) }
   let client
   try {
     client = await native.connect(options)
@@ -167,7 +172,7 @@ const JetstreamDistributedLock = Object.freeze({
   /** Connects to NATS JetStream (KV bucket = namespace, created if missing). */
   async create (connectOptions, config) {
     const { url, auth } = natsOptions(connectOptions)
-    return open('nats', url, auth, config)
+    return open(url, auth, config)
   }
 })
 
@@ -175,14 +180,14 @@ const RedisDistributedLock = Object.freeze({
   /** Connects to Redis (6.2+ or Valkey); the namespace is the key prefix. */
   async create (connectOptions, config) {
     const { url, native } = redisOptions(connectOptions)
-    return open('redis', url, native, config)
+    return open(url, native, config)
   }
 })
 
 const MemoryDistributedLock = Object.freeze({
   /** An in-process store (for unit tests): instances with one namespace share locks. */
   async create (config) {
-    return open('memory', 'memory://', {}, config)
+    return open('memory://', {}, config)
   }
 })
 

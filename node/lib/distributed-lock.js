@@ -65,7 +65,10 @@ class DistributedLock {
     let thrown = null
     const run = async (state) => {
       try {
-        return encode(await callback(decode(state, key)), key)
+        const next = await callback(decode(state, key))
+        // No value (undefined) keeps the stored state, as a Python callback returning None
+        // does; return null to store JSON null (docs/STATE.md).
+        return next === undefined ? null : encode(next, key)
       } catch (e) {
         thrown = { e }
         throw e

@@ -3,6 +3,9 @@
 // stable code ("[ERR_FENCELOCK_TIMEOUT] ..."), because napi-rs promises can only reject with
 // its own status codes; here the prefix becomes `err.code` and picks the class.
 
+// One code per core error kind (`ERR_FENCELOCK_` + the kind's name; test/errors.test.mjs
+// checks this against the addon's `errorCodes()`), plus the codes only this layer raises:
+// INVALID_VALUE (JSON), ABORTED (AbortSignal) and OTHER (a kind newer than this file).
 const CODES = Object.freeze({
   TIMEOUT: 'ERR_FENCELOCK_TIMEOUT',
   HELD: 'ERR_FENCELOCK_HELD',
@@ -41,6 +44,7 @@ class TimeoutError extends FencelockError {
 }
 
 const PREFIX = /^\[(ERR_FENCELOCK_[A-Z_]+)\] ([\s\S]*)$/
+const CAUSE_SEPARATOR = '\n[cause] '
 
 // The addon's errors are made in the realm that loaded it. Test runners that evaluate this file
 // in a `vm` context (Jest) give it another `Error`, so `e instanceof Error` is false for them:
@@ -51,9 +55,13 @@ const { isNativeError } = require('node:util').types
 function fromNative (e, key) {
   const m = isNativeError(e) && typeof e.message === 'string' ? PREFIX.exec(e.message) : null
   if (!m) return e
-  const [, code, message] = m
-  if (code === CODES.TIMEOUT) return new TimeoutError(message, { key })
-  return new FencelockError(message, code, { key })
+  const [, code, text] = m
+  // The core error's sources follow its message, outermost first (see src/error.rs).
+  const [message, ...causes] = text.split(CAUSE_SEPARATOR)
+  const cause = causes.reduceRight((inner, msg) => new Error(msg, inner === undefined ? undefined : { cause: inner }), undefined)
+  const options = { key, cause }
+  if (code === CODES.TIMEOUT) return new TimeoutError(message, options)
+  return new FencelockError(message, code, options)
 }
 
 /** An argument of the wrong type, before anything reaches the addon. */

@@ -3,7 +3,8 @@
 
 const { CODES, FencelockError } = require('./errors')
 
-/** JSON bytes of `value`; `undefined` is stored as `null`, like Johnny Locke. */
+/** JSON bytes of `value`; `undefined` is stored as `null`, like Johnny Locke (but a withLock
+ * callback returning `undefined` keeps the state: see docs/STATE.md). */
 function encode (value, key) {
   let text
   try {

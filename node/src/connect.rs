@@ -1,8 +1,9 @@
-//! `connect(options)`: builds a core client from plain options. The JS layer turns nats.js
-//! style `connectOptions` and Johnny Locke's `LockConfiguration` into this one object.
+//! `connect(options)`: the core's `ConnectOptions` from plain JS options. The JS layer turns
+//! nats.js style `connectOptions` and Johnny Locke's `LockConfiguration` into this one object.
+//! Only types are converted here; the core refuses options the backend does not use.
 
 use crate::client::Client;
-use crate::convert::{duration, opt_duration};
+use crate::convert::opt_duration;
 use crate::error::{invalid_argument, to_js};
 use crate::promise;
 use napi::bindgen_prelude::Object;
@@ -20,10 +21,11 @@ pub struct ConnectOptions {
     pub lease_ms: Option<f64>,
     /// Entries expire this long after their last write (default never).
     pub object_expiry_ms: Option<f64>,
-    /// Replicas of the namespace's stream (NATS).
-    pub replicas: Option<u32>,
-    /// Replicas each write waits for with `WAIT` (Redis).
+    /// Copies of every write, counting the primary: NATS stream replicas (1 to 5); Redis
+    /// writes `WAIT` for `replication - 1` replicas.
     pub replication: Option<u32>,
+    /// Redis: how long `WAIT` may take (default 1000).
+    pub replication_timeout_ms: Option<f64>,
     /// Storage of a new NATS bucket: `file` (default) or `memory`.
     pub storage: Option<String>,
     /// NATS: judge lease expiry clock-free (by observation) also on nats-server 2.11+.
@@ -54,81 +56,43 @@ pub struct ConnectOptions {
 /// Connects to the backend named by `options.url` (creating the namespace if missing).
 #[napi(ts_return_type = "Promise<Client>")]
 pub fn connect(env: &Env, options: ConnectOptions) -> napi::Result<Object<'_>> {
-    let builder = builder(options)?;
+    let options = core_options(options)?;
     promise::spawn(env, async move {
-        let client = builder.connect().await.map_err(to_js)?;
+        let client = fencelock::Client::connect_with(options)
+            .await
+            .map_err(to_js)?;
         Ok(Client::wrap(client))
     })
 }
 
-fn builder(options: ConnectOptions) -> napi::Result<fencelock::ClientBuilder> {
-    let mut b = fencelock::Client::builder(&options.url);
-    if let Some(ns) = options.namespace {
-        b = b.namespace(ns);
-    }
-    if let Some(lease) = opt_duration("defaultLockDurationMs", options.lease_ms)? {
-        b = b.lease(lease);
-    }
-    if let Some(exp) = opt_duration("objectExpiryMs", options.object_expiry_ms)? {
-        b = b.object_expiry(exp);
-    }
-    if let Some(r) = options.replicas {
-        b = b.replicas(r as usize);
-    }
-    if let Some(n) = options.replication {
-        b = b.replication(n as usize);
-    }
-    match options.storage.as_deref() {
-        None => {}
-        Some("file") => b = b.storage(fencelock::Storage::File),
-        Some("memory") => b = b.storage(fencelock::Storage::Memory),
+fn core_options(o: ConnectOptions) -> napi::Result<fencelock::ConnectOptions> {
+    let mut c = fencelock::ConnectOptions::new(o.url);
+    c.namespace = o.namespace;
+    c.lease = opt_duration("defaultLockDurationMs", o.lease_ms)?;
+    c.object_expiry = opt_duration("objectExpiryMs", o.object_expiry_ms)?;
+    c.replication = o.replication.map(|n| n as usize);
+    c.replication_timeout = opt_duration("replicationTimeoutMs", o.replication_timeout_ms)?;
+    c.storage = match o.storage.as_deref() {
+        None => None,
+        Some("file") => Some(fencelock::Storage::File),
+        Some("memory") => Some(fencelock::Storage::Memory),
         Some(other) => {
             return Err(invalid_argument(format!(
                 "storage {other:?} is not a NATS bucket storage; use 'file' or 'memory'"
             )))
         }
-    }
-    if let Some(yes) = options.clock_free {
-        b = b.clock_free(yes);
-    }
-    if let Some(renew) = options.renew {
-        b = b.renew(renew);
-    }
-    if let Some(label) = options.label {
-        b = b.label(label);
-    }
-    if let Some(token) = options.token {
-        b = b.token(token);
-    }
-    match (options.user, options.password) {
-        (Some(u), Some(p)) => b = b.user_password(u, p),
-        (None, None) => {}
-        _ => {
-            return Err(invalid_argument(
-                "user and pass must be given together for user/password authentication",
-            ))
-        }
-    }
-    if let Some(creds) = options.creds_file {
-        b = b.creds_file(creds);
-    }
-    if let Some(ca) = options.tls_ca_file {
-        b = b.tls_root_cert(ca);
-    }
-    match (options.tls_cert_file, options.tls_key_file) {
-        (Some(cert), Some(key)) => b = b.tls_client_cert(cert, key),
-        (None, None) => {}
-        _ => {
-            return Err(invalid_argument(
-                "tls.certFile and tls.keyFile must be given together for a client certificate",
-            ))
-        }
-    }
-    if let Some(yes) = options.require_tls {
-        b = b.require_tls(yes);
-    }
-    if let Some(t) = options.connect_timeout_ms {
-        b = b.connect_timeout(duration("timeout", t)?);
-    }
-    Ok(b)
+    };
+    c.clock_free = o.clock_free;
+    c.renew = o.renew;
+    c.label = o.label;
+    c.token = o.token;
+    c.user = o.user;
+    c.password = o.password;
+    c.creds_file = o.creds_file.map(Into::into);
+    c.tls_root_cert = o.tls_ca_file.map(Into::into);
+    c.tls_client_cert = o.tls_cert_file.map(Into::into);
+    c.tls_client_key = o.tls_key_file.map(Into::into);
+    c.require_tls = o.require_tls;
+    c.connect_timeout = opt_duration("timeout", o.connect_timeout_ms)?;
+    Ok(c)
 }

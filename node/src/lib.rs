@@ -16,4 +16,5 @@ mod error;
 mod guard;
 mod internals;
 mod leadership;
+mod log;
 mod promise;

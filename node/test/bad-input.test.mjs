@@ -3,7 +3,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { FencelockError, JetstreamDistributedLock, MemoryDistributedLock } from '../index.mjs'
+import { ErrorCodes as CODES, FencelockError, JetstreamDistributedLock, MemoryDistributedLock, RedisDistributedLock } from '../index.mjs'
 import native from '../binding.js'
 import { useServer, twoInstances, uniqueKey } from './helpers.mjs'
 
@@ -164,7 +164,7 @@ test('bad configurations and connection options are refused', async () => {
   await assert.rejects(JetstreamDistributedLock.create(url, { namespace: 'n', defaultLockDurationMs: -1 }), coded(c))
   await assert.rejects(JetstreamDistributedLock.create(url, { namespace: 'n', defaultLockDurationMs: 1000, objectExpiryMs: -5 }), coded(c, /objectExpiryMs/))
   await assert.rejects(JetstreamDistributedLock.create(url, { namespace: 'n', defaultLockDurationMs: 1000, objectExpiryMs: 10 }), coded(c, /object_expiry/))
-  await assert.rejects(JetstreamDistributedLock.create(url, { namespace: 'n', defaultLockDurationMs: 1000, replication: 9 }), coded(c, /replicas/))
+  await assert.rejects(JetstreamDistributedLock.create(url, { namespace: 'n', defaultLockDurationMs: 1000, replication: 9 }), coded(c, /replication must be between 1 and 5/))
   await assert.rejects(JetstreamDistributedLock.create(42, { namespace: 'n', defaultLockDurationMs: 1000 }), coded(c, /connectOptions/))
   await assert.rejects(JetstreamDistributedLock.create({ servers: [] }, { namespace: 'n', defaultLockDurationMs: 1000 }), coded(c, /servers/))
   await assert.rejects(JetstreamDistributedLock.create({ servers: url, user: 'u' }, { namespace: 'n', defaultLockDurationMs: 1000 }), coded(c, /user and pass/))
@@ -195,4 +195,34 @@ test('a stored state that is not JSON is reported, and the lock is not left held
   assert.equal(w.value, null)
   assert.equal(await a.releaseLock(key, w), true)
   await close()
+})
+
+test('an option the backend does not use is refused by name, not dropped', async () => {
+  const c = 'ERR_FENCELOCK_INVALID_ARGUMENT'
+  const cfg = { namespace: 'n', defaultLockDurationMs: 1000 }
+  await assert.rejects(RedisDistributedLock.create('redis://127.0.0.1:1', { ...cfg, storage: 'memory' }), coded(c, /option storage is not used by the Redis backend/))
+  await assert.rejects(RedisDistributedLock.create('redis://127.0.0.1:1', { ...cfg, clockFree: true }), coded(c, /option clock_free .*Redis/))
+  await assert.rejects(MemoryDistributedLock.create({ ...cfg, replication: 2 }), coded(c, /option replication .*memory/))
+  await assert.rejects(native.connect({ url: server.url, replicationTimeoutMs: 500 }), (e) => /option replication_timeout .*NATS/.test(e.message))
+  await assert.rejects(native.connect({ url: 'memory://', token: 't' }), (e) => /option token .*memory/.test(e.message))
+  // Where the backend uses them, the same options connect.
+  const lock = await JetstreamDistributedLock.create(server.url, { ...cfg, namespace: `opts-${uniqueKey()}`, replication: 1, storage: 'memory', clockFree: true })
+  await lock.close()
+})
+
+test("CODES lists every core error kind's code, and only the codes of this layer besides", () => {
+  const core = native.errorCodes()
+  const own = ['ERR_FENCELOCK_INVALID_VALUE', 'ERR_FENCELOCK_ABORTED', 'ERR_FENCELOCK_OTHER']
+  assert.deepEqual([...Object.values(CODES)].sort(), [...core, ...own].sort())
+})
+
+test("a backend error keeps the core error's cause chain as err.cause", async () => {
+  // Nothing listens on port 1: the message names the server, the cause says why.
+  const e = await JetstreamDistributedLock.create({ servers: 'nats://127.0.0.1:1', timeout: 300 }, { namespace: 'n', defaultLockDurationMs: 1000 })
+    .then(() => null, (err) => err)
+  assert.ok(e instanceof FencelockError, String(e))
+  assert.equal(e.code, 'ERR_FENCELOCK_BACKEND')
+  assert.ok(e.cause instanceof Error, `a cause, got ${e.cause}`)
+  assert.ok(e.cause.message.length > 0)
+  assert.ok(!e.message.includes('[cause]'), e.message)
 })

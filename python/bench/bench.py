@@ -1,5 +1,5 @@
 """W1 and W3 from Python (sync and asyncio) beside the Rust core's figures, in one run against
-one nats-server (DESIGN.md §6; target: Python W1 latency <= 1.3x the core's).
+one nats-server (docs/ARCHITECTURE.md; target: Python W1 latency <= 1.3x the core's).
 
     python bench/bench.py [--quick] [--url nats://host:port] [--no-rust]
 

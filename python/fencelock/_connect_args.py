@@ -36,7 +36,7 @@ def native_kwargs(
         namespace=namespace,
         lease=lock_duration,
         object_expiry=object_expiry,
-        replicas=replication,
+        replication=replication,
         **extra,
     )
 

@@ -15,6 +15,7 @@ __all__ = [
     "NativeLeadership",
     "_after_fork_in_child",
     "_bench_core_w1",
+    "error_kinds",
     "_at_exit",
     "reset_log_cache",
 ]
@@ -27,6 +28,7 @@ DEFAULT_LEASE: float
 _HolderTuple = tuple[str, int, float, str]
 _Callback = Callable[[bytes | None], Any]
 
+def error_kinds() -> list[str]: ...
 def reset_log_cache() -> None: ...
 def _after_fork_in_child() -> None: ...
 def _at_exit() -> None: ...
@@ -86,7 +88,8 @@ class NativeClient:
         namespace: str | None = None,
         lease: float | None = None,
         object_expiry: float | None = None,
-        replicas: int | None = None,
+        replication: int | None = None,
+        replication_timeout: float | None = None,
         storage: str | None = None,
         renew: bool | None = None,
         renew_fraction: float | None = None,
@@ -99,9 +102,9 @@ class NativeClient:
         tls_root_cert: str | None = None,
         tls_client_cert: str | None = None,
         tls_client_key: str | None = None,
-        require_tls: bool = False,
+        require_tls: bool | None = None,
         connect_timeout: float | None = None,
-        clock_free: bool = False,
+        clock_free: bool | None = None,
     ) -> NativeClient: ...
     @staticmethod
     def connect_async(
@@ -110,7 +113,8 @@ class NativeClient:
         namespace: str | None = None,
         lease: float | None = None,
         object_expiry: float | None = None,
-        replicas: int | None = None,
+        replication: int | None = None,
+        replication_timeout: float | None = None,
         storage: str | None = None,
         renew: bool | None = None,
         renew_fraction: float | None = None,
@@ -123,9 +127,9 @@ class NativeClient:
         tls_root_cert: str | None = None,
         tls_client_cert: str | None = None,
         tls_client_key: str | None = None,
-        require_tls: bool = False,
+        require_tls: bool | None = None,
         connect_timeout: float | None = None,
-        clock_free: bool = False,
+        clock_free: bool | None = None,
     ) -> Awaitable[NativeClient]: ...
     @property
     def server(self) -> str: ...

@@ -40,8 +40,9 @@ async def connect_async(
     tls_root_cert: str | None = None,
     tls_client_cert: str | None = None,
     tls_client_key: str | None = None,
-    require_tls: bool = False,
-    clock_free: bool = False,
+    require_tls: bool | None = None,
+    clock_free: bool | None = None,
+    replication_timeout: float | None = None,
 ) -> AsyncClient:
     """Like :func:`fencelock.connect`, for asyncio."""
     c = make_codec(codec)
@@ -66,6 +67,7 @@ async def connect_async(
             tls_client_key=tls_client_key,
             require_tls=require_tls,
             clock_free=clock_free,
+            replication_timeout=replication_timeout,
         ),
     )
     native = await _native.NativeClient.connect_async(servers_url(servers), **kwargs)

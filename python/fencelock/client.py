@@ -38,14 +38,19 @@ def connect(
     tls_root_cert: str | None = None,
     tls_client_cert: str | None = None,
     tls_client_key: str | None = None,
-    require_tls: bool = False,
-    clock_free: bool = False,
+    require_tls: bool | None = None,
+    clock_free: bool | None = None,
+    replication_timeout: float | None = None,
 ) -> Client:
-    """Connects to ``servers`` (``nats://host:port``, a list of them, or ``memory://``).
-    Durations are seconds: ``lock_duration`` is the default lease (30 s), ``object_expiry``
-    drops entries unwritten that long, ``replication`` the stream replicas (1..5).
-    ``clock_free=True`` (NATS) judges lease expiry by observation alone also on nats-server
-    2.11+, where the server's clock decides by default (older servers always work clock-free)."""
+    """Connects to ``servers`` (``nats://host:port``, a list of them, ``redis://…`` or
+    ``memory://``). Durations are seconds: ``lock_duration`` is the default lease (30 s),
+    ``object_expiry`` drops entries unwritten that long, ``replication`` the copies of every
+    write counting the primary (NATS: stream replicas, 1..5; Redis: writes ``WAIT`` for
+    ``replication - 1`` replicas, at most ``replication_timeout``). ``clock_free=True`` (NATS)
+    judges lease expiry by observation alone also on nats-server 2.11+, where the server's
+    clock decides by default (older servers always work clock-free). An option the backend
+    does not use (e.g. ``token`` on Redis) raises ``InvalidArgument`` naming it; the README's
+    options table lists them."""
     c = make_codec(codec)
     kwargs = native_kwargs(
         namespace,
@@ -68,6 +73,7 @@ def connect(
             tls_client_key=tls_client_key,
             require_tls=require_tls,
             clock_free=clock_free,
+            replication_timeout=replication_timeout,
         ),
     )
     return Client(_native.NativeClient.connect(servers_url(servers), **kwargs), c)

@@ -14,7 +14,9 @@ class Codec(Protocol):
 
 
 class JsonCodec:
-    """Any JSON value. An absent state reads as None; None is stored as JSON ``null``."""
+    """Any JSON value. No state, or an empty one (zero bytes, e.g. cleared by a bytes client),
+    reads as None; None is stored as JSON ``null``; stored bytes that are not JSON raise
+    ``ValueError`` (never read as None). The same rules as Node's (docs/STATE.md)."""
 
     def encode(self, value: Any) -> bytes | None:
         try:
@@ -26,7 +28,7 @@ class JsonCodec:
             ) from e
 
     def decode(self, raw: bytes | None) -> Any:
-        if raw is None:
+        if not raw:
             return None
         try:
             return json.loads(raw)

@@ -32,7 +32,7 @@ class LockTimeout(FencelockError, TimeoutError):
     its lease."""
 
 
-TimeoutError = LockTimeout  # noqa: A001 - DESIGN names it fencelock.TimeoutError
+TimeoutError = LockTimeout  # noqa: A001 - the documented name is fencelock.TimeoutError
 
 
 class LockHeld(FencelockError):
@@ -69,6 +69,22 @@ class BackendError(FencelockError, ConnectionError):
 
 class CallbackError(FencelockError):
     """A callback failed in a way that was not a Python exception of its own."""
+
+
+# The class of each core error kind (`ErrorKind::as_str`). The native module raises through
+# this table; tests/test_errors.py checks it against the core's own list of kinds.
+KIND_CLASSES: dict[str, type[FencelockError]] = {
+    "timeout": LockTimeout,
+    "held": LockHeld,
+    "not_held": LockNotHeld,
+    "expired": LockExpired,
+    "invalid_key": InvalidKey,
+    "invalid_argument": InvalidArgument,
+    "state_too_large": StateTooLarge,
+    "closed": ClientClosed,
+    "backend": BackendError,
+    "callback": CallbackError,
+}
 
 
 __all__ = [

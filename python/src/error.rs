@@ -3,34 +3,56 @@
 //! stable core kind to its class and passes the core's message, key and token through.
 
 use fencelock::{Error, ErrorKind};
-use pyo3::exceptions::PyRuntimeError;
+use pyo3::exceptions::{PyException, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::PyType;
 
 static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-fn class_name(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Timeout => "LockTimeout",
-        ErrorKind::Held => "LockHeld",
-        ErrorKind::NotHeld => "LockNotHeld",
-        ErrorKind::Expired => "LockExpired",
-        ErrorKind::InvalidKey => "InvalidKey",
-        ErrorKind::InvalidArgument => "InvalidArgument",
-        ErrorKind::StateTooLarge => "StateTooLarge",
-        ErrorKind::Closed => "ClientClosed",
-        ErrorKind::Backend => "BackendError",
-        ErrorKind::Callback => "CallbackError",
-        // A kind added to the core later still lands in the tree.
-        _ => "FencelockError",
+/// The class of a core kind, from `fencelock.errors.KIND_CLASSES`; a kind that table lacks
+/// (a test catches that) still lands in the tree as `FencelockError`.
+fn kind_class<'py>(py: Python<'py>, kind: ErrorKind) -> PyResult<Bound<'py, PyType>> {
+    let module = errors_module(py)?;
+    let table = module.getattr("KIND_CLASSES")?;
+    match table.get_item(kind.as_str()) {
+        Ok(cls) => Ok(cls.cast_into::<PyType>()?),
+        Err(_) => Ok(module.getattr("FencelockError")?.cast_into::<PyType>()?),
     }
 }
 
+fn errors_module(py: Python<'_>) -> PyResult<&Bound<'_, PyModule>> {
+    Ok(ERRORS
+        .get_or_try_init(py, || py.import("fencelock.errors").map(|m| m.unbind()))?
+        .bind(py))
+}
+
+/// The core's error kinds (`ErrorKind::ALL`), for the test that the class table matches.
+#[pyfunction]
+pub fn error_kinds() -> Vec<&'static str> {
+    ErrorKind::ALL.iter().map(|k| k.as_str()).collect()
+}
+
+/// The error's sources as a chain of plain exceptions (outermost first), so `__cause__` shows
+/// why, e.g., a connection failed.
+fn cause_chain(py: Python<'_>, e: &Error) -> Option<PyErr> {
+    let mut messages = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        messages.push(s.to_string());
+        source = s.source();
+    }
+    let mut cause: Option<PyErr> = None;
+    for m in messages.into_iter().rev() {
+        let err = PyException::new_err(m);
+        err.set_cause(py, cause.take());
+        cause = Some(err);
+    }
+    cause
+}
+
 fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
-    let module =
-        ERRORS.get_or_try_init(py, || py.import("fencelock.errors").map(|m| m.unbind()))?;
-    Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
+    Ok(errors_module(py)?.getattr(name)?.cast_into::<PyType>()?)
 }
 
 /// Converts a core error into its exception. A failed user callback (`with_lock`,
@@ -46,14 +68,17 @@ pub fn to_py(e: Error) -> PyErr {
                 return inner.clone_ref(py);
             }
         }
-        let name = class_name(e.kind());
-        match class(py, name) {
+        match kind_class(py, e.kind()) {
             Ok(cls) => match cls.call1((e.message(), e.kind().as_str(), e.key(), e.token())) {
-                Ok(exc) => PyErr::from_value(exc),
+                Ok(exc) => {
+                    let err = PyErr::from_value(exc);
+                    err.set_cause(py, cause_chain(py, &e));
+                    err
+                }
                 Err(err) => err,
             },
             Err(err) => PyRuntimeError::new_err(format!(
-                "{} (fencelock.errors.{name} could not be loaded: {err})",
+                "{} (fencelock.errors could not be loaded: {err})",
                 e.message()
             )),
         }

@@ -3,7 +3,9 @@
 //! exception classes) lives in `python/fencelock/*.py` over these classes.
 
 mod bench_core;
+mod callbacks;
 mod client;
+mod connect_options;
 mod convert;
 mod error;
 mod guard;
@@ -70,6 +72,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         let _ = LOG_RESET.set(h);
     }
     interrupt::learn_main_thread(m.py())?;
+    m.add_function(wrap_pyfunction!(error::error_kinds, m)?)?;
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_at_exit, m)?)?;

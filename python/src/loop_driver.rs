@@ -7,7 +7,7 @@
 //! awaiting tasks right there. Compared with finishing each operation
 //! as a task on the core runtime and posting the result with `call_soon_threadsafe`, this saves
 //! the wake-up that starts the task and a GIL hand-off on a core thread per operation
-//! (DESIGN.md §6: Python W1 <= 1.3x the core's). Wakers never take the GIL.
+//! (target: Python W1 <= 1.3x the core's, docs/ARCHITECTURE.md). Wakers never take the GIL.
 //!
 //! Loops without `add_reader` (Windows' proactor loop) keep the task-based path in
 //! `runtime.rs`.

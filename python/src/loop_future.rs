@@ -6,8 +6,8 @@
 //! operation, the awaiting task's wake-up runs right there instead of being queued with
 //! `call_soon` for the loop's next turn. On the default (pure-Python) loop each turn costs an
 //! `epoll_wait` and several µs of interpreter time, and an operation used to need two of them
-//! (the reader callback, then the task's wake-up); now it needs one (DESIGN.md §6: Python W1
-//! <= 1.3x the core's). Completions outside the reader callback (cancel, a callback added to a
+//! (the reader callback, then the task's wake-up); now it needs one (target: Python W1
+//! <= 1.3x the core's, docs/ARCHITECTURE.md). Completions outside the reader callback (cancel, a callback added to a
 //! finished future) are queued with `call_soon`, as asyncio does.
 
 use pyo3::exceptions::{PyKeyboardInterrupt, PyStopIteration, PySystemExit};

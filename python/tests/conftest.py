@@ -14,6 +14,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import fencelock  # noqa: E402
 from natsserver import NatsServer  # noqa: E402
+from redisserver import RedisServer  # noqa: E402
+from redisserver import binary as redis_binary  # noqa: E402
 
 assert "site-packages" in (fencelock.__file__ or ""), (
     f"fencelock was imported from {fencelock.__file__}, not the installed wheel; run the "
@@ -39,10 +41,25 @@ def namespace() -> str:
     return "py-" + uuid.uuid4().hex[:12]
 
 
-@pytest.fixture(params=["nats", "memory"])
+@pytest.fixture(scope="session")
+def redis() -> Iterator[RedisServer]:
+    server = RedisServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["nats", "redis", "memory"])
 def backend_url(request: pytest.FixtureRequest, nats: NatsServer) -> str:
-    """Runs a test against NATS and against the in-process memory backend."""
-    return nats.url if request.param == "nats" else "memory://"
+    """Runs a test against NATS, Redis and the in-process memory backend, as the core's
+    conformance suite does."""
+    if request.param == "nats":
+        return nats.url
+    if request.param == "redis":
+        if redis_binary() is None:
+            pytest.skip("redis-server not installed (scripts/ensure-redis)")
+        server: RedisServer = request.getfixturevalue("redis")
+        return server.url
+    return "memory://"
 
 
 @pytest.fixture

@@ -25,7 +25,10 @@ def native(c: fencelock.AsyncClient) -> Any:
 
 
 async def test_an_operation_is_an_asyncio_future(nclient: fencelock.AsyncClient) -> None:
-    fut = native(nclient).acquire_async("f1", 5.0, None, None, None)  # a round trip away
+    # The key is held, so the operation stays pending until the holder releases (a free key's
+    # answer can arrive on a core thread before the next line runs).
+    holder = await nclient.acquire("f1", timeout=5)
+    fut = native(nclient).acquire_async("f1", 5.0, None, None, None)
     assert asyncio.isfuture(fut)
     assert asyncio.ensure_future(fut) is fut
     assert fut.get_loop() is asyncio.get_running_loop()
@@ -34,6 +37,7 @@ async def test_an_operation_is_an_asyncio_future(nclient: fencelock.AsyncClient)
         fut.result()
     seen: list[Any] = []
     fut.add_done_callback(seen.append)
+    await holder.release()
     guard = await fut
     assert guard.key == "f1"
     assert fut.done() and not fut.cancelled()
@@ -86,14 +90,17 @@ async def test_cancel_drops_the_operation_and_runs_callbacks(
 
 
 async def test_a_removed_callback_is_not_called(nclient: fencelock.AsyncClient) -> None:
-    fut = native(nclient).get_async("f4")
+    holder = await nclient.acquire("f4", timeout=5)  # keeps the operation below pending
+    fut = native(nclient).acquire_async("f4", 5.0, None, None, None)
     seen: list[Any] = []
     fut.add_done_callback(seen.append)
     fut.add_done_callback(seen.append)
     assert fut.remove_done_callback(seen.append) == 2
-    await fut
+    await holder.release()
+    guard = await fut
     await asyncio.sleep(0)
     assert seen == []
+    await guard.release()
 
 
 async def test_gather_of_many_pending_operations(nclient: fencelock.AsyncClient) -> None:

@@ -153,10 +153,29 @@ def test_bad_durations(client: fencelock.Client, backend_url: str) -> None:
         client.acquire("k", timeout=1, lease=0.001)  # below the core's minimum
     with pytest.raises(ValueError, match="lock_duration"):
         fencelock.connect(backend_url, namespace="n", lock_duration=-5)
-    with pytest.raises(fencelock.InvalidArgument, match="replicas"):
-        fencelock.connect(backend_url, namespace="n", replication=9)
+    # Zero copies: out of range on NATS and Redis, an option memory does not use.
+    with pytest.raises(fencelock.InvalidArgument, match="replication"):
+        fencelock.connect(backend_url, namespace="n", replication=0)
     with pytest.raises(ValueError, match="codec"):
         fencelock.connect(backend_url, namespace="n", codec="xml")  # type: ignore[arg-type]
+
+
+def test_an_option_the_backend_does_not_use_is_refused(url: str, namespace: str) -> None:
+    # Dropping it silently would let a user believe, say, that a token protects the lock.
+    with pytest.raises(fencelock.InvalidArgument, match="option token .* memory backend"):
+        fencelock.connect("memory://", namespace=namespace, token="secret")
+    with pytest.raises(fencelock.InvalidArgument, match="option replication_timeout .* NATS"):
+        fencelock.connect(url, namespace=namespace, replication_timeout=1)
+    with pytest.raises(fencelock.InvalidArgument, match="option creds_file .* Redis"):
+        fencelock.connect("redis://127.0.0.1:1", namespace=namespace, creds_file="x.creds")
+    # The same options where the backend uses them connect.
+    with fencelock.connect(url, namespace=namespace, replication=1, storage="memory") as c:
+        assert c.try_acquire("k") is not None
+
+
+async def test_an_option_the_backend_does_not_use_is_refused_async(namespace: str) -> None:
+    with pytest.raises(fencelock.InvalidArgument, match="option clock_free .* memory"):
+        await fencelock.connect_async("memory://", namespace=namespace, clock_free=True)
 
 
 def test_bytes_codec_refuses_str(backend_url: str, namespace: str) -> None:
@@ -172,3 +191,21 @@ def test_non_json_state_reads_clearly(backend_url: str, namespace: str) -> None:
     with fencelock.connect(backend_url, namespace=namespace) as c:
         with pytest.raises(ValueError, match='codec="bytes"'):
             c.get("j")
+
+
+def test_the_class_table_matches_the_cores_error_kinds() -> None:
+    # The core lists its kinds once; a kind missing here would surface as a bare FencelockError.
+    from fencelock import _native
+    from fencelock.errors import KIND_CLASSES, FencelockError
+
+    assert sorted(KIND_CLASSES) == sorted(_native.error_kinds())
+    assert len(set(KIND_CLASSES.values())) == len(KIND_CLASSES)
+    assert all(issubclass(c, FencelockError) for c in KIND_CLASSES.values())
+
+
+def test_a_backend_error_keeps_its_cause_chain(namespace: str) -> None:
+    # Nothing listens on port 1: the core's message names the server, the cause says why.
+    with pytest.raises(fencelock.BackendError) as info:
+        fencelock.connect("nats://127.0.0.1:1", namespace=namespace, connect_timeout=0.3)
+    cause = info.value.__cause__
+    assert cause is not None and str(cause), info.value

@@ -72,6 +72,66 @@ impl NatsServer {
         self.child = Some(child);
     }
 
+    /// Kills the server, deletes its JetStream storage (every stream, with its sequences), and
+    /// starts it again on the same port: a store reset that clients staying connected see only
+    /// as a reconnect.
+    pub fn wipe_and_restart(&mut self) {
+        self.stop();
+        let entries = std::fs::read_dir(self.store.path())
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", self.store.path().display()));
+        for entry in entries.map_while(Result::ok) {
+            let path = entry.path();
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            removed.unwrap_or_else(|e| panic!("cannot remove {}: {e}", path.display()));
+        }
+        let (child, port, _) = spawn(self.store.path(), Some(self.port), &self.extra)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(port, self.port);
+        self.child = Some(child);
+    }
+
+    /// Freezes the server (SIGSTOP): connections stay open, requests get no answer. Returns
+    /// once the process is stopped (the signal alone may leave a thread running a moment).
+    pub fn pause(&self) {
+        self.signal("-STOP");
+        let pid = self.child.as_ref().map_or(0, |c| c.id());
+        let stat = format!("/proc/{pid}/stat");
+        let deadline = std::time::Instant::now() + Duration::from_secs(2);
+        while std::time::Instant::now() < deadline {
+            // Field 3 is the state: T = stopped. Without /proc, fall back to a short pause.
+            let Ok(text) = std::fs::read_to_string(&stat) else {
+                std::thread::sleep(Duration::from_millis(50));
+                return;
+            };
+            if text
+                .rsplit(") ")
+                .next()
+                .is_some_and(|rest| rest.starts_with('T'))
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, sig: &str) {
+        let child = self.child.as_ref().expect("the server is not running");
+        let status = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run kill {sig}: {e}"));
+        assert!(status.success(), "kill {sig} {} failed", child.id());
+    }
+
     /// Kills the server.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -83,6 +143,15 @@ impl NatsServer {
 
 impl Drop for NatsServer {
     fn drop(&mut self) {
+        // A paused server would not die of SIGKILL before it is continued on some systems.
+        if self.child.is_some() {
+            let _ = Command::new("kill")
+                .args([
+                    "-CONT",
+                    &self.child.as_ref().map_or(0, |c| c.id()).to_string(),
+                ])
+                .status();
+        }
         self.stop();
     }
 }

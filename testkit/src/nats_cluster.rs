@@ -187,7 +187,7 @@ impl Drop for NatsCluster {
 }
 
 /// Creates and deletes a memory-backed R3 stream through the node at `port`.
-fn probe_r3(port: u16) -> Result<(), String> {
+pub(crate) fn probe_r3(port: u16) -> Result<(), String> {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let name = format!(
         "fencelock_probe_{}_{}",

@@ -1,5 +1,6 @@
 //! One blocking request over the NATS text protocol, for readiness probes of the testkit's
-//! servers: it keeps the testkit free of an async runtime and of a client library.
+//! servers and for fault tests that act as an operator (deleting a stream): it keeps the
+//! testkit free of an async runtime and of a client library.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -8,7 +9,7 @@ use std::time::Duration;
 const INBOX: &str = "_INBOX.fencelock_testkit_probe";
 
 /// Sends `payload` to `subject` on the server at 127.0.0.1:`port` and returns the reply's body.
-pub(crate) fn request(
+pub fn request(
     port: u16,
     subject: &str,
     payload: &str,

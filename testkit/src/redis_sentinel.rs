@@ -1,6 +1,9 @@
 //! A Sentinel-managed Redis group: a master, one replica and one sentinel (quorum 1), all real
-//! `redis-server` processes on free loopback ports.
+//! `redis-server` processes on free loopback ports; optionally with a [`FaultProxy`] in front
+//! of each of the three, which every link then uses (clients, replication, the sentinel's
+//! checks), so a test can cut a node off.
 
+use crate::fault_proxy::FaultProxy;
 use crate::redis::{cli_tls_args, cli_with, free_port, redis_server_binary, wait_until};
 use crate::redis::{RedisServer, RedisTls};
 use std::process::{Child, Command, Stdio};
@@ -20,21 +23,47 @@ pub struct RedisSentinel {
     _dir: tempfile::TempDir,
     /// redis-cli's options (TLS).
     cli_options: Vec<String>,
+    /// With [`RedisSentinel::start_proxied`]: the proxies in front of the node that was master
+    /// at start, the replica and the sentinel. The nodes announce their proxy's port, so the
+    /// sentinel names proxy ports as master and replica addresses.
+    pub links: Option<SentinelLinks>,
+}
+
+/// The proxies of a proxied [`RedisSentinel`] group.
+pub struct SentinelLinks {
+    /// In front of the node that was master at start.
+    pub master: FaultProxy,
+    /// In front of the node that was replica at start.
+    pub replica: FaultProxy,
+    /// In front of the sentinel.
+    pub sentinel: FaultProxy,
 }
 
 impl RedisSentinel {
     /// Starts the master, the replica (waiting for its initial sync) and the sentinel (waiting
     /// until it knows the replica, so that a failover can promote it).
     pub fn start() -> RedisSentinel {
-        Self::start_inner(None)
+        Self::start_inner(None, false)
     }
 
     /// All three speak only TLS, also among themselves (`tls-replication yes`).
     pub fn start_tls(tls: &RedisTls<'_>) -> RedisSentinel {
-        Self::start_inner(Some(tls))
+        Self::start_inner(Some(tls), false)
     }
 
-    fn start_inner(tls: Option<&RedisTls<'_>>) -> RedisSentinel {
+    /// Like [`RedisSentinel::start`], with every link through a proxy ([`RedisSentinel::links`]):
+    /// the replica replicates from the master's proxy, the nodes announce their proxies' ports
+    /// (`replica-announce-port`), the sentinel monitors the master's proxy, and [`url`] names
+    /// the sentinel's proxy. [`master_port`] and [`failover`] answer proxy ports.
+    ///
+    /// [`url`]: RedisSentinel::url
+    /// [`master_port`]: RedisSentinel::master_port
+    /// [`failover`]: RedisSentinel::failover
+    pub fn start_proxied() -> RedisSentinel {
+        Self::start_inner(None, true)
+    }
+
+    fn start_inner(tls: Option<&RedisTls<'_>>, proxied: bool) -> RedisSentinel {
         let path = |p: &std::path::Path| p.to_str().expect("UTF-8 path").to_owned();
         let (cli_options, server_tls) = match tls {
             None => (Vec::new(), Vec::new()),
@@ -60,7 +89,33 @@ impl RedisSentinel {
             RedisServer::start_inner(&args, tls.is_some())
         };
         let master = node(&[]);
-        let replica = node(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
+        let (replica, node_links) = if proxied {
+            // Each node announces its proxy before it replicates, so the master lists the
+            // replica (and the sentinel learns it) by its proxy's port.
+            let announce = |port: u16, proxy: &FaultProxy| {
+                cli(port, &["CONFIG", "SET", "replica-announce-ip", "127.0.0.1"])
+                    .and_then(|_| {
+                        let p = proxy.port.to_string();
+                        cli(port, &["CONFIG", "SET", "replica-announce-port", &p])
+                    })
+                    .expect("CONFIG SET replica-announce-port");
+            };
+            let master_link = FaultProxy::to_port(master.port);
+            announce(master.port, &master_link);
+            let replica = node(&[]);
+            let replica_link = FaultProxy::to_port(replica.port);
+            announce(replica.port, &replica_link);
+            cli(
+                replica.port,
+                &["REPLICAOF", "127.0.0.1", &master_link.port.to_string()],
+            )
+            .expect("REPLICAOF the master's proxy");
+            (replica, Some((master_link, replica_link)))
+        } else {
+            let replica = node(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
+            (replica, None)
+        };
+        let monitored = node_links.as_ref().map_or(master.port, |(m, _)| m.port);
         wait_until(20, "the replica to sync", || {
             let info = cli(replica.port, &["INFO", "replication"])?;
             info.contains("master_link_status:up")
@@ -85,12 +140,11 @@ impl RedisSentinel {
                 &conf,
                 format!(
                     "{ports}{tls_conf}bind 127.0.0.1\ndir {dir}\n\
-                     sentinel monitor {MASTER_NAME} 127.0.0.1 {master} 1\n\
+                     sentinel monitor {MASTER_NAME} 127.0.0.1 {monitored} 1\n\
                      sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                      sentinel failover-timeout {MASTER_NAME} 10000\n\
                      sentinel parallel-syncs {MASTER_NAME} 1\n",
                     dir = dir.path().display(),
-                    master = master.port
                 ),
             )
             .expect("writing sentinel.conf");
@@ -116,6 +170,15 @@ impl RedisSentinel {
                 last = format!("sentinel did not answer on port {port}: {last}");
                 continue;
             }
+            let replica_port = node_links
+                .as_ref()
+                .map_or(replica.port, |(_, r)| r.port)
+                .to_string();
+            let links = node_links.map(|(master, replica)| SentinelLinks {
+                master,
+                replica,
+                sentinel: FaultProxy::to_port(port),
+            });
             let s = RedisSentinel {
                 master,
                 replica,
@@ -123,8 +186,8 @@ impl RedisSentinel {
                 sentinel: Some(child),
                 _dir: dir,
                 cli_options: cli_options.clone(),
+                links,
             };
-            let replica_port = s.replica.port.to_string();
             wait_until(20, "the sentinel to see the replica", || {
                 let r = s.cli(port, &["SENTINEL", "REPLICAS", MASTER_NAME])?;
                 (r.contains(&replica_port) && !r.contains("s_down"))
@@ -148,7 +211,11 @@ impl RedisSentinel {
         } else {
             "rediss+sentinel"
         };
-        format!("{scheme}://127.0.0.1:{}/{MASTER_NAME}", self.sentinel_port)
+        let port = self
+            .links
+            .as_ref()
+            .map_or(self.sentinel_port, |l| l.sentinel.port);
+        format!("{scheme}://127.0.0.1:{port}/{MASTER_NAME}")
     }
 
     /// The port of the node the sentinel currently names master.
@@ -199,5 +266,27 @@ impl Drop for RedisSentinel {
             let _ = c.kill();
             let _ = c.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_proxied_group_names_proxy_ports_and_fails_over_through_them() {
+        let s = RedisSentinel::start_proxied();
+        let links = s.links.as_ref().expect("links");
+        assert!(s.url().contains(&links.sentinel.port.to_string()));
+        assert_eq!(s.master_port(), links.master.port);
+        assert_eq!(s.failover(), links.replica.port);
+        // The old master follows the new one through the new one's proxy.
+        wait_until(20, "the old master to replicate", || {
+            let info = s.cli(s.master.port, &["INFO", "replication"])?;
+            (info.contains(&format!("master_port:{}", links.replica.port))
+                && info.contains("master_link_status:up"))
+            .then_some(())
+            .ok_or(info)
+        });
     }
 }

@@ -34,8 +34,8 @@ pub extern "C" fn fl_client_connect(
 ) -> fl_status {
     guard(err, || {
         check_out(out, "out")?;
-        let builder = handle(options, "options")?.builder()?;
-        let client = block(std::ptr::null(), builder.connect())?;
+        let options = handle(options, "options")?.core_options()?;
+        let client = block(std::ptr::null(), fencelock::Client::connect_with(options))?;
         write_out(out, fl_client { client });
         Ok(())
     })

@@ -1,7 +1,7 @@
 //! C ABI of fencelock, exported by `libfencelock` and declared in `include/fencelock.h`
 //! (generated from this crate by cbindgen; `cargo run -p fencelock-c --bin gen-header`).
 //!
-//! Conventions (DESIGN.md §5): handles are opaque and thread-safe; every fallible export
+//! Conventions: handles are opaque and thread-safe; every fallible export
 //! returns an `fl_status` and takes an optional `fl_error **` last; frees take `T **`, null
 //! the caller's pointer and accept NULL; bytes go as pointer + length; every export runs
 //! inside `catch_unwind` (checked by `build.rs`). Blocking calls run on the core's runtime.

@@ -1,9 +1,10 @@
-//! Plain C structs for client and per-call options, turned into the core's builder and
-//! `LockOptions`. A zero-initialised struct means "all defaults".
+//! Plain C structs for client and per-call options, turned into the core's `ConnectOptions`
+//! and `LockOptions`. A zero-initialised struct means "all defaults". Only types are converted
+//! here: the core refuses options the backend does not use, and unpaired ones.
 
 use crate::error::FlError;
 use crate::ffi::{opt_millis, opt_string, string};
-use fencelock::{ClientBuilder, LockOptions, Storage};
+use fencelock::{ConnectOptions, LockOptions, Storage};
 use std::ffi::c_char;
 use std::time::Duration;
 
@@ -50,7 +51,7 @@ pub struct fl_client_options {
     pub tls_client_cert: *const c_char,
     /// Path of the client certificate's key (PEM).
     pub tls_client_key: *const c_char,
-    /// Refuse connections without TLS.
+    /// Refuse connections without TLS (NATS, Redis).
     pub require_tls: bool,
     /// How long to try connecting, in ms (default 5000).
     pub connect_timeout_ms: i64,
@@ -58,9 +59,13 @@ pub struct fl_client_options {
     pub lease_ms: i64,
     /// Entries expire this long after their last write, in ms (default: never).
     pub object_expiry_ms: i64,
-    /// Replicas of the bucket's stream, 1 to 5 (default 1).
-    pub replicas: i32,
-    /// One of the FL_STORAGE_* values.
+    /// Copies of every write, counting the primary (0: the default, 1). NATS: the replicas of
+    /// a new bucket's stream, 1 to 5. Redis: each write waits (`WAIT`) until
+    /// `replication - 1` replicas acknowledged it. Not for memory://.
+    pub replication: i32,
+    /// Redis: how long `WAIT` may take, in ms (default 1000).
+    pub replication_timeout_ms: i64,
+    /// One of the FL_STORAGE_* values (NATS only).
     pub storage: fl_storage,
     /// One of the FL_RENEW_* values (default on).
     pub renew: fl_renew,
@@ -70,8 +75,6 @@ pub struct fl_client_options {
     pub max_hold_ms: i64,
     /// Holder label recorded with every lock (default "pid <n>").
     pub label: *const c_char,
-    /// Redis: each write waits until this many replicas acknowledged it (`WAIT`; 0: none).
-    pub replication: i32,
     /// NATS: judge lease expiry clock-free (a client takes over a lock only after seeing it
     /// unchanged for a whole lease) also on nats-server 2.11+, where the server's clock decides
     /// by default. Servers before 2.11 always work this way.
@@ -101,108 +104,60 @@ fn renew_flag(v: fl_renew) -> Result<Option<bool>, FlError> {
     }
 }
 
-fn positive(ms: i64, what: &str) -> Result<Option<Duration>, FlError> {
-    opt_millis(ms, what)
-}
-
 impl fl_client_options {
-    /// The core builder these options describe.
-    pub(crate) fn builder(&self) -> Result<ClientBuilder, FlError> {
-        let url = string(self.url, "options.url")?;
-        let mut b = fencelock::Client::builder(url);
-        if let Some(ns) = opt_string(self.namespace_name, "options.namespace_name")? {
-            b = b.namespace(ns);
-        }
-        if let Some(t) = opt_string(self.token, "options.token")? {
-            b = b.token(t);
-        }
-        match (
-            opt_string(self.user, "options.user")?,
-            opt_string(self.password, "options.password")?,
-        ) {
-            (Some(u), Some(p)) => b = b.user_password(u, p),
-            (None, None) => {}
-            _ => {
-                return Err(FlError::invalid(
-                    "options.user and options.password go together; set both or neither",
-                ))
-            }
-        }
-        if let Some(f) = opt_string(self.creds_file, "options.creds_file")? {
-            b = b.creds_file(f);
-        }
-        if let Some(f) = opt_string(self.tls_root_cert, "options.tls_root_cert")? {
-            b = b.tls_root_cert(f);
-        }
-        match (
-            opt_string(self.tls_client_cert, "options.tls_client_cert")?,
-            opt_string(self.tls_client_key, "options.tls_client_key")?,
-        ) {
-            (Some(c), Some(k)) => b = b.tls_client_cert(c, k),
-            (None, None) => {}
-            _ => {
-                return Err(FlError::invalid(
-                    "options.tls_client_cert and options.tls_client_key go together; set both \
-                     or neither",
-                ))
-            }
-        }
-        b = b.require_tls(self.require_tls);
-        if let Some(d) = positive(self.connect_timeout_ms, "options.connect_timeout_ms")? {
-            b = b.connect_timeout(d);
-        }
-        if let Some(d) = positive(self.lease_ms, "options.lease_ms")? {
-            b = b.lease(d);
-        }
-        if let Some(d) = positive(self.object_expiry_ms, "options.object_expiry_ms")? {
-            b = b.object_expiry(d);
-        }
-        match self.replicas {
-            0 => {}
+    /// The core's connection options these describe. An unset (zero, NULL, false) field
+    /// stays unset, so the core can tell an option given from one left out.
+    pub(crate) fn core_options(&self) -> Result<ConnectOptions, FlError> {
+        let path = |p: *const c_char, what: &str| -> Result<_, FlError> {
+            Ok(opt_string(p, what)?.map(std::path::PathBuf::from))
+        };
+        let text = |p: *const c_char, what: &str| -> Result<_, FlError> {
+            Ok(opt_string(p, what)?.map(String::from))
+        };
+        let mut o = ConnectOptions::new(string(self.url, "options.url")?);
+        o.namespace = text(self.namespace_name, "options.namespace_name")?;
+        o.token = text(self.token, "options.token")?;
+        o.user = text(self.user, "options.user")?;
+        o.password = text(self.password, "options.password")?;
+        o.creds_file = path(self.creds_file, "options.creds_file")?;
+        o.tls_root_cert = path(self.tls_root_cert, "options.tls_root_cert")?;
+        o.tls_client_cert = path(self.tls_client_cert, "options.tls_client_cert")?;
+        o.tls_client_key = path(self.tls_client_key, "options.tls_client_key")?;
+        o.require_tls = self.require_tls.then_some(true);
+        o.connect_timeout = opt_millis(self.connect_timeout_ms, "options.connect_timeout_ms")?;
+        o.lease = opt_millis(self.lease_ms, "options.lease_ms")?;
+        o.object_expiry = opt_millis(self.object_expiry_ms, "options.object_expiry_ms")?;
+        o.replication = match self.replication {
+            0 => None,
             n if n < 0 => {
                 return Err(FlError::invalid(format!(
-                    "options.replicas is {n}; use 1 to 5 (0 takes the default)"
+                    "options.replication is {n}; use the copies of every write counting the \
+                     primary, 1 or more (0 takes the default)"
                 )))
             }
-            n => b = b.replicas(n as usize),
-        }
-        match self.storage {
-            FL_STORAGE_DEFAULT => {}
-            FL_STORAGE_FILE => b = b.storage(Storage::File),
-            FL_STORAGE_MEMORY => b = b.storage(Storage::Memory),
+            n => Some(n as usize),
+        };
+        o.replication_timeout = opt_millis(
+            self.replication_timeout_ms,
+            "options.replication_timeout_ms",
+        )?;
+        o.storage = match self.storage {
+            FL_STORAGE_DEFAULT => None,
+            FL_STORAGE_FILE => Some(Storage::File),
+            FL_STORAGE_MEMORY => Some(Storage::Memory),
             other => {
                 return Err(FlError::invalid(format!(
                     "options.storage is {other}; use one of the FL_STORAGE_* values"
                 )))
             }
-        }
-        if let Some(r) = renew_flag(self.renew)? {
-            b = b.renew(r);
-        }
-        if self.renew_fraction != 0.0 {
-            // The core checks the range and names it.
-            b = b.renew_fraction(self.renew_fraction);
-        }
-        if let Some(d) = positive(self.max_hold_ms, "options.max_hold_ms")? {
-            b = b.max_hold(d);
-        }
-        if let Some(l) = opt_string(self.label, "options.label")? {
-            b = b.label(l);
-        }
-        match self.replication {
-            0 => {}
-            n if n < 0 => {
-                return Err(FlError::invalid(format!(
-                    "options.replication is {n}; use the number of replicas writes wait for \
-                     (0: none)"
-                )))
-            }
-            n => b = b.replication(n as usize),
-        }
-        if self.clock_free {
-            b = b.clock_free(true);
-        }
-        Ok(b)
+        };
+        o.renew = renew_flag(self.renew)?;
+        // 0 means unset; the core checks the range and names it.
+        o.renew_fraction = (self.renew_fraction != 0.0).then_some(self.renew_fraction);
+        o.max_hold = opt_millis(self.max_hold_ms, "options.max_hold_ms")?;
+        o.label = text(self.label, "options.label")?;
+        o.clock_free = self.clock_free.then_some(true);
+        Ok(o)
     }
 }
 

@@ -109,4 +109,27 @@ mod tests {
         );
         assert_eq!(fl_status::from(ErrorKind::NotHeld).name(), "not_held");
     }
+
+    /// The core lists its kinds once (`ErrorKind::ALL`); a kind this table lacks would turn
+    /// into FL_INTERNAL, and a status named differently would confuse every other binding.
+    #[test]
+    fn every_core_kind_has_its_own_status_of_the_same_name() {
+        let mut seen = Vec::new();
+        for kind in ErrorKind::ALL {
+            let status = fl_status::from(*kind);
+            assert_ne!(status, fl_status::FL_INTERNAL, "{kind:?} has no status");
+            assert_eq!(status.name(), kind.as_str(), "{kind:?}");
+            assert!(!seen.contains(&status), "{kind:?} shares {status:?}");
+            seen.push(status);
+            let c_name =
+                unsafe { std::ffi::CStr::from_ptr(crate::version::fl_status_name(status as i32)) };
+            assert_eq!(
+                c_name.to_str().unwrap(),
+                kind.as_str(),
+                "fl_status_name of {status:?}"
+            );
+        }
+        // Besides the kinds: FL_OK, FL_CANCELLED and FL_INTERNAL, which only this layer knows.
+        assert_eq!(ALL_STATUSES.len(), ErrorKind::ALL.len() + 3);
+    }
 }

@@ -10,6 +10,7 @@ use crate::backend::{Acquired, Cas, Held, HoldRequest, Snapshot};
 use crate::client::ClientInner;
 use crate::error::Result;
 use crate::key::Key;
+use futures::FutureExt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -69,25 +70,48 @@ impl Drop for InFlight {
         }
         let (c, k, h) = (self.client.clone(), self.key.clone(), self.hold.clone());
         let finish = async move {
-            let Ok(Cas::Done(acq)) = write.await else {
-                return; // refused or failed: no lock was taken
+            // The write may have armed timers on the caller's runtime; if that runtime is gone
+            // (the future was dropped because it shut down), polling them panics, and the
+            // outcome is unknown like after a timeout.
+            let outcome = std::panic::AssertUnwindSafe(write).catch_unwind().await;
+            let held = match outcome {
+                Ok(Ok(Cas::Done(acq))) => Held {
+                    revision: acq.revision,
+                    token: acq.token,
+                    lock_id: h.lock_id,
+                    lease: h.lease,
+                    label: h.label,
+                    state: acq.state,
+                },
+                Ok(Ok(Cas::Conflict)) => return, // refused: no lock was taken
+                Ok(Err(_)) | Err(_) => match ours_in_store(&c, &k, &h).await {
+                    Some(held) => held,
+                    None => return,
+                },
             };
-            let held = Held {
-                revision: acq.revision,
-                token: acq.token,
-                lock_id: h.lock_id,
-                lease: h.lease,
-                label: h.label,
-                state: acq.state.clone(),
-            };
-            if let Ok(Cas::Done(snap)) = c.backend.release(&k, &held, acq.state).await {
+            let state = held.state.clone();
+            if let Ok(Cas::Done(snap)) = c.backend.release(&k, &held, state).await {
                 c.keys.remember(&k, snap);
             }
         };
-        // The runtime the caller was on, else the core's (a future dropped outside any).
-        match tokio::runtime::Handle::try_current() {
-            Ok(rt) => drop(rt.spawn(finish)),
-            Err(_) => drop(crate::runtime::spawn(finish)),
-        }
+        // On the core runtime, which lives as long as the process: the caller's runtime may be
+        // the one shutting down (its tasks are dropped, and one spawned there would never run,
+        // leaving the lock held for a whole lease).
+        drop(crate::runtime::spawn(finish));
     }
+}
+
+/// After a write whose answer is unknown: the key's entry as the store's deciding copy has it,
+/// if it is this acquisition's (its id is in the entry).
+async fn ours_in_store(c: &Arc<ClientInner>, k: &Key, h: &HoldRequest) -> Option<Held> {
+    let snap = c.backend.load_authoritative(k).await.ok()?;
+    let holder = snap.holder.filter(|x| x.lock_id == h.lock_id)?;
+    Some(Held {
+        revision: snap.revision,
+        token: holder.token,
+        lock_id: h.lock_id,
+        lease: h.lease,
+        label: holder.label,
+        state: snap.state,
+    })
 }

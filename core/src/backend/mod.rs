@@ -166,11 +166,24 @@ pub trait Backend: Send + Sync + 'static {
         false
     }
 
-    /// Changes whenever the connection was re-established. Revisions learned in an earlier
-    /// epoch are not trusted for a blind compare-and-set: the store may have been reset.
+    /// Changes whenever the connection was re-established or the store was found reset (its
+    /// revisions went back: a server restarted without its data, a namespace deleted and
+    /// created again). Revisions and observations learned in an earlier epoch are not trusted:
+    /// the same revision may now name someone else's entry.
     fn epoch(&self) -> u64 {
         0
     }
+
+    /// Follows [`epoch`](Backend::epoch), for tasks that must react at once (change feeds open
+    /// their watch again, waiters re-read). `None`: the epoch never changes.
+    fn epoch_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// A key's revision went back (a read or the change feed returned a lower revision than one
+    /// seen before in this epoch). A lagging replica does that too, so the store checks whether
+    /// it was reset, and moves the epoch if so.
+    async fn suspect_reset(&self) {}
 
     /// Reads the current snapshot of `key`.
     async fn load(&self, key: &Key) -> Result<Snapshot>;
@@ -198,6 +211,19 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Frees the lock and stores `state`, returning the snapshot written.
     async fn release(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<Snapshot>>;
+
+    /// Whether the key's last entry is exactly what [`release`](Backend::release) of `held` with
+    /// `state` writes, for when a release's compare-and-set conflicts: an earlier attempt whose
+    /// answer was lost may have been applied. `Some(snapshot)` of that entry when it is;
+    /// `None` when it is not, or when this store cannot tell.
+    async fn released_as(
+        &self,
+        _key: &Key,
+        _held: &Held,
+        _state: Option<&Bytes>,
+    ) -> Result<Option<Snapshot>> {
+        Ok(None)
+    }
 
     /// Removes the key's lock and state unconditionally.
     async fn delete(&self, key: &Key) -> Result<()>;

@@ -2,11 +2,13 @@
 //! one KV entry per key holds lock and state, every write is a compare-and-set on the key's
 //! last revision, and the fencing token is the stream sequence of the acquiring write.
 
+mod bucket_restore;
 mod cas_error;
 mod entry;
 mod key_codec;
 mod leader_read;
 mod server_clock;
+mod store_epoch;
 
 use crate::backend::{
     Acquired, Backend, Cas, Held, HoldRequest, Holder, NamespaceChange, Snapshot,
@@ -22,6 +24,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use store_epoch::StoreEpoch;
 
 pub use key_codec::{decode as decode_key, encode as encode_key};
 
@@ -108,8 +111,11 @@ pub struct NatsBackend {
     kv: kv::Store,
     server: String,
     max_state_len: usize,
-    max_age: Option<Duration>,
-    epoch: Arc<AtomicU64>,
+    /// The bucket's `max_age` in milliseconds (0: none), kept current by the stream advisories
+    /// (an operator may edit the bucket while clients run).
+    max_age_ms: Arc<AtomicU64>,
+    /// Moves on reconnects and on resets of the bucket's stream.
+    epoch: Arc<StoreEpoch>,
     /// Present when the server's clock judges lease expiry (nats-server 2.11+, not clock-free).
     clock: Option<ServerClock>,
 }
@@ -135,13 +141,15 @@ impl NatsBackend {
             })?;
             addrs.push(addr);
         }
-        let epoch = Arc::new(AtomicU64::new(0));
+        let epoch = Arc::new(StoreEpoch::new());
         let on_event = epoch.clone();
         let options = connect_options(opts).await?.event_callback(move |event| {
             let on_event = on_event.clone();
             async move {
                 if matches!(event, async_nats::Event::Connected) {
-                    on_event.fetch_add(1, Ordering::AcqRel);
+                    // The server may have restarted without its data.
+                    on_event.advance("reconnected");
+                    tokio::spawn(async move { on_event.restore_if_missing().await });
                 }
             }
         });
@@ -162,7 +170,18 @@ impl NatsBackend {
         // Room for the longest label any call may record, not just this client's default.
         let max_state_len =
             limit.saturating_sub(entry::FIXED_HEADER_LEN + entry::MAX_LABEL_LEN + HEADER_MARGIN);
-        let max_age = Some(status.info.config.max_age).filter(|d| !d.is_zero());
+        let max_age_ms = Arc::new(AtomicU64::new(store_epoch::millis(
+            status.info.config.max_age,
+        )));
+        epoch.set_created(status.info.created);
+        epoch.bind(client.clone(), kv.clone());
+        epoch.saw(status.info.state.last_sequence);
+        tokio::spawn(epoch.clone().follow_advisories(
+            client.clone(),
+            kv.clone(),
+            format!("KV_{}", bucket.namespace),
+            max_age_ms.clone(),
+        ));
         let clock = (!opts.clock_free && server_clock::supported(&client.server_info().version))
             .then(|| ServerClock::new(client.clone(), &bucket.namespace));
         Ok(NatsBackend {
@@ -170,7 +189,7 @@ impl NatsBackend {
             kv,
             server,
             max_state_len,
-            max_age,
+            max_age_ms,
             epoch,
             clock,
         })
@@ -187,9 +206,14 @@ impl NatsBackend {
     /// One compare-and-set write of a whole entry.
     async fn write(&self, op: &str, key: &Key, expect: u64, value: Bytes) -> Result<Cas<u64>> {
         let subject = key_codec::encode(key.as_str());
-        cas_error::settle(|| self.kv.update(subject.as_str(), value.clone(), expect))
+        let before = self.epoch.high();
+        let out = cas_error::settle(|| self.kv.update(subject.as_str(), value.clone(), expect))
             .await
-            .map_err(|e| self.err(op, key, e))
+            .map_err(|e| self.err(op, key, e))?;
+        if let Cas::Done(seq) = out {
+            self.epoch.wrote(seq, before);
+        }
+        Ok(out)
     }
 }
 
@@ -214,11 +238,22 @@ impl Backend for NatsBackend {
     }
 
     fn max_lease(&self) -> Option<Duration> {
-        self.max_age
+        match self.max_age_ms.load(Ordering::Acquire) {
+            0 => None,
+            ms => Some(Duration::from_millis(ms)),
+        }
     }
 
     fn epoch(&self) -> u64 {
-        self.epoch.load(Ordering::Acquire)
+        self.epoch.current()
+    }
+
+    fn epoch_changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        Some(self.epoch.changes())
+    }
+
+    async fn suspect_reset(&self) {
+        self.epoch.check(&self.kv).await
     }
 
     fn store_judges_expiry(&self) -> bool {
@@ -229,6 +264,7 @@ impl Backend for NatsBackend {
         match self.kv.entry(key_codec::encode(key.as_str())).await {
             Ok(None) => Ok(Snapshot::empty(0)),
             Ok(Some(e)) => {
+                self.epoch.saw(e.revision);
                 let stored = e.created;
                 let snap = to_snapshot(&self.server, key, e)?;
                 Ok(match &self.clock {
@@ -243,7 +279,10 @@ impl Backend for NatsBackend {
     async fn load_authoritative(&self, key: &Key) -> Result<Snapshot> {
         match leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str())).await {
             Ok(None) => Ok(Snapshot::empty(0)),
-            Ok(Some(e)) => to_snapshot(&self.server, key, e),
+            Ok(Some(e)) => {
+                self.epoch.saw(e.revision);
+                to_snapshot(&self.server, key, e)
+            }
             Err(e) => Err(self.err("reading from the stream leader", key, e)),
         }
     }
@@ -301,6 +340,36 @@ impl Backend for NatsBackend {
         )
     }
 
+    /// A free entry carrying our token is ours: every later acquisition writes a held entry
+    /// with its own (higher) token, and so does every release after it. Its state must be the
+    /// one we meant to write. (A `break_lock` of our hold also writes our token with the state
+    /// as stored; when that equals the state we meant, the store holds exactly what our release
+    /// would have left, and reporting it released is true to the caller.) Read from the stream
+    /// leader, which has applied every write it acknowledged.
+    async fn released_as(
+        &self,
+        key: &Key,
+        held: &Held,
+        state: Option<&Bytes>,
+    ) -> Result<Option<Snapshot>> {
+        let found = leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str()))
+            .await
+            .map_err(|e| self.err("reading from the stream leader", key, e))?;
+        let Some(e) = found.filter(|e| e.operation == kv::Operation::Put) else {
+            return Ok(None);
+        };
+        let Ok(d) = entry::decode(&e.value, e.revision) else {
+            return Ok(None);
+        };
+        let ours = d.holder.is_none() && d.token == held.token && d.state.as_ref() == state;
+        Ok(ours.then(|| Snapshot {
+            revision: e.revision,
+            holder: None,
+            state: d.state,
+            store_ttl: None,
+        }))
+    }
+
     async fn delete(&self, key: &Key) -> Result<()> {
         self.kv
             .purge(key_codec::encode(key.as_str()))
@@ -316,9 +385,13 @@ impl Backend for NatsBackend {
             .map_err(|e| self.err("watching", key, e))?;
         let key = key.clone();
         let server = self.server.clone();
+        let epoch = self.epoch.clone();
         Ok(watch
             .map(move |item| match item {
-                Ok(e) => to_snapshot(&server, &key, e),
+                Ok(e) => {
+                    epoch.saw(e.revision);
+                    to_snapshot(&server, &key, e)
+                }
                 Err(e) => Err(Error::backend(&server, "watching", Some(key.as_str()), e)),
             })
             .boxed())
@@ -508,16 +581,29 @@ async fn bind_or_create_bucket(
                 num_replicas: want.replicas.unwrap_or(1),
                 ..Default::default()
             };
-            js.create_key_value(config).await.map_err(|e| {
-                Error::backend(
-                    server,
-                    &format!(
-                        "creating bucket {ns:?} (is JetStream enabled, e.g. nats-server -js?)"
-                    ),
-                    None,
-                    e,
-                )
-            })
+            match js.create_key_value(config).await {
+                Ok(store) => Ok(store),
+                Err(e) => {
+                    // Someone created it between our look and our create (another client
+                    // connecting, or a running one restoring a lost stream with its own
+                    // first sequence): bind theirs.
+                    if let Ok(store) = js.get_key_value(ns.as_str()).await {
+                        let status = store.status().await.map_err(|e| {
+                            Error::backend(server, &format!("reading bucket {ns:?}"), None, e)
+                        })?;
+                        check_compatible(&status.info.config, want, server)?;
+                        return Ok(store);
+                    }
+                    Err(Error::backend(
+                        server,
+                        &format!(
+                            "creating bucket {ns:?} (is JetStream enabled, e.g. nats-server -js?)"
+                        ),
+                        None,
+                        e,
+                    ))
+                }
+            }
         }
         Err(e) => Err(Error::backend(
             server,

@@ -6,6 +6,10 @@
 
 mod cluster;
 mod connection;
+mod eviction;
+mod list;
+#[cfg(test)]
+mod repeat_tests;
 mod scripts;
 mod sentinel;
 mod target;
@@ -23,6 +27,7 @@ use connection::Conn;
 use futures::stream::BoxStream;
 use redis::Value;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Whether `scheme` (lower case) names a Redis deployment: `redis`, `rediss`, `redis+unix`,
@@ -70,6 +75,9 @@ pub struct RedisBackend {
     replication: Option<usize>,
     replication_timeout_ms: u64,
     feeds: watch::Feeds,
+    /// Numbers this client's put and release calls, so that the scripts tell a repeat of a call
+    /// (same number) from a later call (higher) and from a delayed duplicate (lower).
+    calls: AtomicU64,
 }
 
 /// The three keys of one resource; `{…}` makes Redis Cluster place them in one slot.
@@ -79,12 +87,27 @@ struct Keys {
     state: Vec<u8>,
 }
 
+/// Put before a user key inside the hash tag when the key begins with `}`: Redis Cluster
+/// hashes the text between the first `{` and the next `}`, and `{}` (an empty tag) would make
+/// it hash the whole name, sending the lock, meta and state keys to different slots. The byte
+/// 0xFF never occurs in UTF-8, so the guarded name cannot be any other key's.
+const TAG_GUARD: u8 = 0xFF;
+
+/// Appends `key` as the content of a hash tag: non-empty up to its first `}`.
+fn push_tagged(out: &mut Vec<u8>, key: &str) {
+    if key.starts_with('}') {
+        out.push(TAG_GUARD);
+    }
+    out.extend_from_slice(key.as_bytes());
+}
+
 impl RedisBackend {
     /// Connects and checks the server answers.
     pub async fn connect(opts: &RedisOptions) -> Result<RedisBackend> {
         validate_namespace(&opts.namespace)?;
         let server = redact(&opts.url);
         let (conn, notices) = connection::open(opts, &server).await?;
+        eviction::check(&conn, &server).await?;
         let prefix = format!("fencelock:{}:", opts.namespace);
         let channel = format!("fencelock:{}:notices", opts.namespace);
         Ok(RedisBackend {
@@ -99,15 +122,16 @@ impl RedisBackend {
                 .unwrap_or(0),
             replication: opts.replication.filter(|n| *n > 0),
             replication_timeout_ms: opts.replication_timeout.as_millis().max(1) as u64,
+            calls: AtomicU64::new(1),
         })
     }
 
     fn keys(&self, key: &Key) -> Keys {
         let base = |suffix: &str| {
-            let mut k = Vec::with_capacity(self.prefix.len() + key.as_str().len() + 8);
+            let mut k = Vec::with_capacity(self.prefix.len() + key.as_str().len() + 9);
             k.extend_from_slice(self.prefix.as_bytes());
             k.push(b'{');
-            k.extend_from_slice(key.as_str().as_bytes());
+            push_tagged(&mut k, key.as_str());
             k.push(b'}');
             k.extend_from_slice(suffix.as_bytes());
             k
@@ -121,12 +145,27 @@ impl RedisBackend {
 
     /// The user key of a lock or state key of this namespace (`<prefix>{<key>}:lock`).
     fn user_key(&self, raw: &[u8]) -> Option<String> {
-        let s = std::str::from_utf8(raw).ok()?;
-        let inner = s.strip_prefix(self.prefix.as_str())?.strip_prefix('{')?;
+        let inner = raw
+            .strip_prefix(self.prefix.as_bytes())?
+            .strip_prefix(b"{")?;
         let inner = inner
-            .strip_suffix("}:lock")
-            .or_else(|| inner.strip_suffix("}:state"))?;
-        Some(inner.to_owned())
+            .strip_suffix(b"}:lock")
+            .or_else(|| inner.strip_suffix(b"}:state"))?;
+        let inner = inner.strip_prefix(&[TAG_GUARD]).unwrap_or(inner);
+        String::from_utf8(inner.to_vec()).ok()
+    }
+
+    /// The next call number (see `calls`).
+    fn next_call(&self) -> String {
+        self.calls.fetch_add(1, Ordering::Relaxed).to_string()
+    }
+
+    /// The state's expiry while held: long enough to outlive the lease between renewals.
+    fn hold_arg(&self, lease: Duration) -> Vec<u8> {
+        match self.object_expiry_ms {
+            0 => b"0".to_vec(),
+            e => e.max(lease.as_millis() as u64).to_string().into_bytes(),
+        }
     }
 
     fn err(&self, op: &str, key: &Key, e: impl Into<crate::error::BoxError>) -> Error {
@@ -189,6 +228,127 @@ impl RedisBackend {
             .with_key(key.as_str()));
         }
         Ok(value)
+    }
+
+    /// [`run`](Self::run) for a script that answers truthfully when run twice: when the first
+    /// attempt got no reply (dropped connection, timeout, failover) it may or may not have run,
+    /// so ask once more rather than report a failure that may have been a success. Not with
+    /// `replication(n)`, whose failure means "applied, but not replicated".
+    async fn run_repeatable(
+        &self,
+        op: &str,
+        key: &Key,
+        script: &redis::Script,
+        keys: &Keys,
+        args: &[&[u8]],
+    ) -> Result<Value> {
+        match self.run(op, key, script, keys, args).await {
+            Err(e) if e.kind() == ErrorKind::Backend && self.replication.is_none() => {
+                tracing::debug!(key = %key, error = %e, op, "no reply; asking again");
+                self.run(op, key, script, keys, args).await
+            }
+            other => other,
+        }
+    }
+
+    /// Put as call number `call` (a repeat of a call carries the same number).
+    async fn put_call(
+        &self,
+        key: &Key,
+        held: &Held,
+        state: Option<Bytes>,
+        call: String,
+    ) -> Result<Cas<u64>> {
+        let keys = self.keys(key);
+        let id = held.lock_id.to_string();
+        let (has, bytes) = state_args(&state, held);
+        let lease_ms = held.lease.as_millis().to_string();
+        let v = self
+            .run_repeatable(
+                "writing state",
+                key,
+                &scripts::PUT,
+                &keys,
+                &[
+                    id.as_bytes(),
+                    has,
+                    bytes,
+                    &self.hold_arg(held.lease),
+                    lease_ms.as_bytes(),
+                    call.as_bytes(),
+                ],
+            )
+            .await?;
+        match v {
+            Value::Int(i) if i < 0 => Err(Error::new(
+                ErrorKind::Backend,
+                format!(
+                    "a state write of key {:?} reached {} after a later write of the same \
+                     holder, so it was dropped and the later state kept",
+                    key.as_str(),
+                    self.server
+                ),
+            )
+            .with_key(key.as_str())),
+            v => Ok(as_u64(&v)
+                .filter(|r| *r > 0)
+                .map_or(Cas::Conflict, Cas::Done)),
+        }
+    }
+
+    /// Release as call number `call` (a repeat of a call carries the same number).
+    async fn release_call(
+        &self,
+        key: &Key,
+        held: &Held,
+        state: Option<Bytes>,
+        call: String,
+    ) -> Result<Cas<Snapshot>> {
+        let keys = self.keys(key);
+        let id = held.lock_id.to_string();
+        let (has, bytes) = state_args(&state, held);
+        let token = held.token.to_string();
+        let v = self
+            .run_repeatable(
+                "releasing",
+                key,
+                &scripts::RELEASE,
+                &keys,
+                &[
+                    id.as_bytes(),
+                    has,
+                    bytes,
+                    &self.expiry_arg(),
+                    call.as_bytes(),
+                    token.as_bytes(),
+                ],
+            )
+            .await?;
+        if matches!(v, Value::Int(i) if i < 0) {
+            return Err(Error::new(
+                ErrorKind::Backend,
+                format!(
+                    "the outcome of releasing key {:?} (token {}) on {} is unknown: the lock is \
+                     no longer this holder's, and the release that freed it was either this \
+                     holder's earlier attempt or another's (break_lock, a later holder); read \
+                     the state with get() before applying the update again",
+                    key.as_str(),
+                    held.token,
+                    self.server
+                ),
+            )
+            .with_key(key.as_str())
+            .with_token(held.token));
+        }
+        Ok(match as_u64(&v).filter(|r| *r > 0) {
+            Some(revision) => Cas::Done(Snapshot {
+                revision,
+                holder: None,
+                state,
+                store_ttl: None,
+            }),
+            None => Cas::Conflict,
+        })
     }
 
     fn expiry_arg(&self) -> Vec<u8> {
@@ -283,6 +443,12 @@ impl Backend for RedisBackend {
         false
     }
 
+    fn store_judges_expiry(&self) -> bool {
+        // The server expires the lock key itself, and `load` reads the remaining `PTTL` in
+        // the same script as the value.
+        true
+    }
+
     async fn load(&self, key: &Key) -> Result<Snapshot> {
         let keys = self.keys(key);
         let mut conn = self.conn.clone();
@@ -303,26 +469,22 @@ impl Backend for RedisBackend {
         hold: &HoldRequest,
     ) -> Result<Cas<Acquired>> {
         // Redis expires leases itself, so "still free" is checked by the script, not by revision.
+        check_label(key, &hold.label)?;
         let keys = self.keys(key);
         let id = hold.lock_id.to_string();
         let lease_ms = hold.lease.as_millis().to_string();
-        let args: [&[u8]; 3] = [id.as_bytes(), lease_ms.as_bytes(), hold.label.as_bytes()];
-        let first = self
-            .run("acquiring", key, &scripts::ACQUIRE, &keys, &args)
-            .await;
-        let v = match first {
-            Ok(v) => v,
-            // No reply (a dropped connection, a timeout, a failover): the script may or may not
-            // have run. It is idempotent per lock id, so asking once more (on a fresh
-            // connection) gets the true answer instead of leaving an orphan lock that only
-            // its lease would free.
-            Err(e) if e.kind() == ErrorKind::Backend && self.replication.is_none() => {
-                tracing::debug!(key = %key, error = %e, "acquire got no reply; asking again");
-                self.run("acquiring", key, &scripts::ACQUIRE, &keys, &args)
-                    .await?
-            }
-            Err(e) => return Err(e),
-        };
+        let hold_ms = self.hold_arg(hold.lease);
+        let args: [&[u8]; 4] = [
+            id.as_bytes(),
+            lease_ms.as_bytes(),
+            hold.label.as_bytes(),
+            &hold_ms,
+        ];
+        // The script is idempotent per lock id, so a lost reply is asked again instead of
+        // leaving an orphan lock that only its lease would free.
+        let v = self
+            .run_repeatable("acquiring", key, &scripts::ACQUIRE, &keys, &args)
+            .await?;
         let v = array(v);
         if v.first().and_then(as_u64) != Some(1) {
             return Ok(Cas::Conflict);
@@ -345,31 +507,10 @@ impl Backend for RedisBackend {
                 key,
                 &scripts::REFRESH,
                 &keys,
-                &[id.as_bytes(), lease_ms.as_bytes()],
-            )
-            .await?;
-        Ok(as_u64(&v)
-            .filter(|r| *r > 0)
-            .map_or(Cas::Conflict, Cas::Done))
-    }
-
-    async fn put(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<u64>> {
-        let keys = self.keys(key);
-        let id = held.lock_id.to_string();
-        let (has, bytes) = state_args(&state, held);
-        let lease_ms = held.lease.as_millis().to_string();
-        let v = self
-            .run(
-                "writing state",
-                key,
-                &scripts::PUT,
-                &keys,
                 &[
                     id.as_bytes(),
-                    has,
-                    bytes,
-                    &self.expiry_arg(),
                     lease_ms.as_bytes(),
+                    &self.hold_arg(held.lease),
                 ],
             )
             .await?;
@@ -378,28 +519,12 @@ impl Backend for RedisBackend {
             .map_or(Cas::Conflict, Cas::Done))
     }
 
+    async fn put(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<u64>> {
+        self.put_call(key, held, state, self.next_call()).await
+    }
+
     async fn release(&self, key: &Key, held: &Held, state: Option<Bytes>) -> Result<Cas<Snapshot>> {
-        let keys = self.keys(key);
-        let id = held.lock_id.to_string();
-        let (has, bytes) = state_args(&state, held);
-        let v = self
-            .run(
-                "releasing",
-                key,
-                &scripts::RELEASE,
-                &keys,
-                &[id.as_bytes(), has, bytes, &self.expiry_arg()],
-            )
-            .await?;
-        Ok(match as_u64(&v).filter(|r| *r > 0) {
-            Some(revision) => Cas::Done(Snapshot {
-                revision,
-                holder: None,
-                state,
-                store_ttl: None,
-            }),
-            None => Cas::Conflict,
-        })
+        self.release_call(key, held, state, self.next_call()).await
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
@@ -421,43 +546,30 @@ impl Backend for RedisBackend {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<Key>> {
-        let op = "listing keys";
-        let fail = |e: redis::RedisError| Error::backend(&self.server, op, None, e);
-        if matches!(self.conn, Conn::Cluster(_)) {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                format!(
-                    "listing keys is not supported on a Redis Cluster ({}) yet; read single keys \
-                     with get, or list on each master with redis-cli --scan",
-                    self.server
-                ),
-            ));
-        }
+        let fail = |e: redis::RedisError| Error::backend(&self.server, "listing keys", None, e);
         // Lock keys exist while held, state keys while there is state; the meta hash outlives
         // both (it keeps the fencing counter), so it does not say whether a key is in use.
-        let pattern = format!("{}{{{}*", glob_escape(&self.prefix), glob_escape(prefix));
-        let mut conn = self.conn.clone();
-        let mut cursor: u64 = 0;
+        let mut pattern = glob_escape(&self.prefix).into_bytes();
+        pattern.push(b'{');
+        push_tagged(&mut pattern, &glob_escape(prefix));
+        pattern.push(b'*');
         let mut found = std::collections::BTreeSet::new();
-        loop {
-            let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .map_err(fail)?;
-            for raw in batch {
-                if let Some(k) = self.user_key(&raw) {
-                    found.insert(k);
+        match &self.conn {
+            // SCAN covers one node; a cluster's keys are spread over its primaries.
+            Conn::Cluster(c) => {
+                let mut c = c.clone();
+                for slot in list::one_slot_per_primary(&mut c).await.map_err(fail)? {
+                    let mut node = list::Node::Slot(&mut c, slot);
+                    let names = list::scan(&mut node, &pattern).await.map_err(fail)?;
+                    found.extend(names.iter().filter_map(|raw| self.user_key(raw)));
                 }
             }
-            if next == 0 {
-                break;
+            conn => {
+                let mut conn = conn.clone();
+                let mut node = list::Node::Conn(&mut conn);
+                let names = list::scan(&mut node, &pattern).await.map_err(fail)?;
+                found.extend(names.iter().filter_map(|raw| self.user_key(raw)));
             }
-            cursor = next;
         }
         Ok(found
             .into_iter()
@@ -540,6 +652,23 @@ fn glob_escape(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// Labels travel inside the lock value, which a notice carries on a line of its own: a line
+/// break in a label would shift the notice's fields.
+fn check_label(key: &Key, label: &str) -> Result<()> {
+    if label.contains('\n') {
+        return Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "the holder label {label:?} for key {:?} contains a line break, which the Redis \
+                 backend cannot store; use a label without line breaks",
+                key.as_str()
+            ),
+        )
+        .with_key(key.as_str()));
+    }
+    Ok(())
 }
 
 fn validate_namespace(ns: &str) -> Result<()> {

@@ -59,7 +59,7 @@ impl Fixture {
             }
             Fixture::NatsR3(c, id) => fencelock::Client::nats(&c.url())
                 .namespace(format!("{ns}-{id}"))
-                .replicas(3),
+                .replication(3),
             Fixture::Memory(id) => fencelock::Client::memory().namespace(format!("{ns}-{id}")),
         }
     }

@@ -103,9 +103,10 @@ static void connect_options_are_checked(void) {
   o.user = "u"; /* without a password */
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
   o.user = NULL;
-  o.replicas = -1;
+  o.url = "nats://127.0.0.1:1"; /* refused before connecting: NATS stream replicas are 1 to 5 */
+  o.replication = 9;
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
-  o.replicas = 0;
+  o.url = url;
   o.replication = -1;
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
   o.replication = 0;
@@ -122,7 +123,7 @@ static void connect_options_are_checked(void) {
   all.connect_timeout_ms = 3000;
   all.lease_ms = 2000;
   all.object_expiry_ms = 3600000;
-  all.replicas = 1;
+  all.replication = 1;
   all.storage = FL_STORAGE_MEMORY;
   all.renew = FL_RENEW_ON;
   all.renew_fraction = 0.25;
@@ -134,6 +135,34 @@ static void connect_options_are_checked(void) {
   CHECK(max > 1000);
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_max_state_len(c, NULL, &err));
   fl_client_free(&c);
+  CHECK(c == NULL);
+}
+
+/* An option the backend does not use is refused by name, never silently dropped. */
+static void unused_options_are_refused(void) {
+  fl_client *c = NULL;
+  fl_error *err = NULL;
+  fl_client_options o = {0};
+  o.url = "memory://";
+  o.token = "secret";
+  EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_connect(&o, &c, &err));
+  o.token = NULL;
+  o.clock_free = true;
+  CHECK(fl_client_connect(&o, &c, &err) == FL_INVALID_ARGUMENT);
+  CHECK(strstr(fl_error_message(err), "clock_free") && strstr(fl_error_message(err), "memory"));
+  fl_error_free(&err);
+  fl_client_options r = {0};
+  r.url = "redis://127.0.0.1:1"; /* refused before any connection is tried */
+  r.storage = FL_STORAGE_MEMORY;
+  CHECK(fl_client_connect(&r, &c, &err) == FL_INVALID_ARGUMENT);
+  CHECK(strstr(fl_error_message(err), "storage") && strstr(fl_error_message(err), "Redis"));
+  fl_error_free(&err);
+  fl_client_options n = {0};
+  n.url = "nats://127.0.0.1:1"; /* whatever FENCELOCK_URL names; refused before connecting */
+  n.replication_timeout_ms = 500;
+  CHECK(fl_client_connect(&n, &c, &err) == FL_INVALID_ARGUMENT);
+  CHECK(strstr(fl_error_message(err), "replication_timeout") && strstr(fl_error_message(err), "NATS"));
+  fl_error_free(&err);
   CHECK(c == NULL);
 }
 
@@ -773,7 +802,7 @@ static void observe_leader_changes(void) {
 static void stats_count_what_happened(void) {
   fl_client *c = connect_default();
   const char *key = "c/stats";
-  fl_stats before = {0}, s = {0};
+  fl_stats before = FL_STATS_INIT, s = FL_STATS_INIT, unsized = {0};
   OK(fl_client_stats(c, &before, &err));
   fl_lock *a = NULL, *b = NULL;
   for (int i = 0; i < 3; i++) {
@@ -796,6 +825,19 @@ static void stats_count_what_happened(void) {
   CHECK(s.locks_lost == before.locks_lost);
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(c, NULL, &err));
   EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(NULL, &s, &err));
+  CHECK(s.size == sizeof(fl_stats));
+  /* A struct whose size was not set is refused, not half-filled. */
+  EXPECT_ERR(FL_INVALID_ARGUMENT, fl_client_stats(c, &unsized, &err));
+  CHECK(unsized.acquisitions == 0);
+  /* A larger struct (a program built against a later header) gets what this library has. */
+  struct {
+    fl_stats s;
+    uint64_t later_field;
+  } bigger = {{0}, 7};
+  bigger.s.size = sizeof bigger;
+  OK(fl_client_stats(c, &bigger.s, &err));
+  CHECK(bigger.s.size == sizeof(fl_stats) && bigger.later_field == 7);
+  CHECK(bigger.s.acquisitions == s.acquisitions);
   fl_client_free(&c);
 }
 
@@ -825,6 +867,7 @@ int main(void) {
   RUN(version_and_status_names);
   RUN(null_handles_are_harmless);
   RUN(connect_options_are_checked);
+  RUN(unused_options_are_refused);
   RUN(backend_errors_name_the_server);
   RUN(acquire_release_with_state);
   RUN(try_acquire_and_timeouts);

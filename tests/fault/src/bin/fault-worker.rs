@@ -4,9 +4,10 @@
 //! then for each stdin line `write` tries a put + release and prints `PUT ok|<error kind>`,
 //! `RELEASED true|false`, and `LOST` if the lost signal had fired.
 //!
-//! `fault-worker increment URL NS KEY ITERATIONS LEASE_MS HOLD_MS` appends its token to the
-//! key's state (a comma-separated token log) ITERATIONS times, holding each lock HOLD_MS, and
-//! prints `OK <token>` or `REFUSED <token>` for each release.
+//! `fault-worker increment URL NS KEY ITERATIONS LEASE_MS HOLD_MS` appends `<token>.1` to the
+//! key's state (a comma-separated log, the history checker's format) ITERATIONS times, holding
+//! each lock HOLD_MS, and prints `OK <token>`, `REFUSED <token>` or `UNKNOWN <token>` for each
+//! release.
 
 use fencelock::{Bytes, Client, ErrorKind, LockOptions};
 use std::io::BufRead;
@@ -110,7 +111,7 @@ async fn increment(args: &[String]) -> Result<(), String> {
         if !log.is_empty() {
             log.push(',');
         }
-        log.push_str(&guard.token().to_string());
+        log.push_str(&format!("{}.1", guard.token()));
         tokio::time::sleep(hold).await;
         match guard.release(Some(Bytes::from(log))).await {
             Ok(released) => println!(
