@@ -4,7 +4,7 @@ use crate::callbacks::{FreeAction, StateUpdate};
 use crate::error::Result;
 use crate::guard::LockGuard;
 use crate::leader::{LeaderObserver, Leadership};
-use crate::options::{builder, lock_options, AcquireOptions, ConnectOptions};
+use crate::options::{connect_options, lock_options, AcquireOptions, ConnectOptions};
 use crate::records::{Holder, KeyInfo};
 use crate::runtime::in_core;
 use fencelock::Bytes;
@@ -14,8 +14,8 @@ use std::time::Duration;
 /// Connects to `url` (`nats://…`, `redis://…` and its variants, or `memory://`).
 #[uniffi::export]
 pub async fn connect(url: String, options: ConnectOptions) -> Result<Arc<Client>> {
-    let b = builder(&url, options)?;
-    let inner = in_core(b.connect()).await?;
+    let options = connect_options(&url, options)?;
+    let inner = in_core(fencelock::Client::connect_with(options)).await?;
     Ok(Arc::new(Client { inner }))
 }
 

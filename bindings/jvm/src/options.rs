@@ -1,9 +1,9 @@
-//! Connection and per-call options, translated to today's `Client::builder(url)` and
-//! `LockOptions`. Kept in this one file so the translation can move to a core
-//! `ConnectOptions` without touching the rest of the binding.
+//! Connection and per-call options, converted to the core's `ConnectOptions` (which checks
+//! them all, and refuses an option the URL's backend does not use) and `LockOptions`. Only
+//! types are converted here; every option means what the root README's table says.
 
 use crate::error::{FencelockError, Result};
-use fencelock::{ClientBuilder, LockOptions, Storage};
+use fencelock::{LockOptions, Storage};
 use std::time::Duration;
 
 /// Options of `connect`; every field is optional and defaults to the core's default.
@@ -18,9 +18,6 @@ pub struct ConnectOptions {
     /// Entries expire this long after their last write (default: never).
     #[uniffi(default)]
     pub object_expiry: Option<Duration>,
-    /// NATS: replicas of a new bucket's stream (1 to 5).
-    #[uniffi(default)]
-    pub replicas: Option<u32>,
     /// NATS: storage of a new bucket, `"file"` (default) or `"memory"`.
     #[uniffi(default)]
     pub storage: Option<String>,
@@ -66,7 +63,8 @@ pub struct ConnectOptions {
     /// NATS: judge lease expiry by observation only, also on nats-server 2.11+.
     #[uniffi(default)]
     pub clock_free: bool,
-    /// Redis: replicas that must acknowledge each write (`WAIT`).
+    /// Copies of every write, counting the primary: NATS stream replicas of a new bucket (1 to
+    /// 5); Redis writes wait (`WAIT`) for `replication - 1` replicas.
     #[uniffi(default)]
     pub replication: Option<u32>,
     /// Redis: how long `WAIT` may take (default 1 s).
@@ -88,87 +86,39 @@ pub struct AcquireOptions {
     pub label: Option<String>,
 }
 
-/// The builder for `url` with `o` applied.
-pub(crate) fn builder(url: &str, o: ConnectOptions) -> Result<ClientBuilder> {
-    let mut b = fencelock::Client::builder(url);
-    if let Some(v) = o.namespace {
-        b = b.namespace(v);
-    }
-    if let Some(v) = o.lease {
-        b = b.lease(v);
-    }
-    if let Some(v) = o.object_expiry {
-        b = b.object_expiry(v);
-    }
-    if let Some(v) = o.replicas {
-        b = b.replicas(v as usize);
-    }
-    if let Some(v) = o.storage {
-        b = b.storage(match v.to_ascii_lowercase().as_str() {
-            "file" => Storage::File,
-            "memory" => Storage::Memory,
-            _ => {
-                return Err(FencelockError::invalid_argument(format!(
-                    "storage {v:?} is not known; use \"file\" or \"memory\""
-                )))
-            }
-        });
-    }
-    if let Some(v) = o.renew {
-        b = b.renew(v);
-    }
-    if let Some(v) = o.renew_fraction {
-        b = b.renew_fraction(v);
-    }
-    if let Some(v) = o.max_hold {
-        b = b.max_hold(v);
-    }
-    if let Some(v) = o.label {
-        b = b.label(v);
-    }
-    if let Some(v) = o.token {
-        b = b.token(v);
-    }
-    match (o.user, o.password) {
-        (Some(u), Some(p)) => b = b.user_password(u, p),
-        (None, None) => {}
-        _ => {
-            return Err(FencelockError::invalid_argument(
-                "user and password go together; set both or neither".into(),
-            ))
+/// The core's options for `url` with `o` applied (validated when connecting).
+pub(crate) fn connect_options(url: &str, o: ConnectOptions) -> Result<fencelock::ConnectOptions> {
+    let mut c = fencelock::ConnectOptions::new(url);
+    c.namespace = o.namespace;
+    c.lease = o.lease;
+    c.object_expiry = o.object_expiry;
+    c.replication = o.replication.map(|v| v as usize);
+    c.replication_timeout = o.replication_timeout;
+    c.storage = match o.storage.map(|v| v.to_ascii_lowercase()) {
+        None => None,
+        Some(v) if v == "file" => Some(Storage::File),
+        Some(v) if v == "memory" => Some(Storage::Memory),
+        Some(v) => {
+            return Err(FencelockError::invalid_argument(format!(
+                "storage {v:?} is not known; use \"file\" or \"memory\""
+            )))
         }
-    }
-    if let Some(v) = o.creds_file {
-        b = b.creds_file(v);
-    }
-    if let Some(v) = o.tls_root_cert {
-        b = b.tls_root_cert(v);
-    }
-    match (o.tls_client_cert, o.tls_client_key) {
-        (Some(c), Some(k)) => b = b.tls_client_cert(c, k),
-        (None, None) => {}
-        _ => {
-            return Err(FencelockError::invalid_argument(
-                "tlsClientCert and tlsClientKey go together; set both or neither".into(),
-            ))
-        }
-    }
-    if o.require_tls {
-        b = b.require_tls(true);
-    }
-    if let Some(v) = o.connect_timeout {
-        b = b.connect_timeout(v);
-    }
-    if o.clock_free {
-        b = b.clock_free(true);
-    }
-    if let Some(v) = o.replication {
-        b = b.replication(v as usize);
-    }
-    if let Some(v) = o.replication_timeout {
-        b = b.replication_timeout(v);
-    }
-    Ok(b)
+    };
+    c.clock_free = o.clock_free.then_some(true);
+    c.renew = o.renew;
+    c.renew_fraction = o.renew_fraction;
+    c.max_hold = o.max_hold;
+    c.label = o.label;
+    c.token = o.token;
+    c.user = o.user;
+    c.password = o.password;
+    c.creds_file = o.creds_file.map(Into::into);
+    c.tls_root_cert = o.tls_root_cert.map(Into::into);
+    c.tls_client_cert = o.tls_client_cert.map(Into::into);
+    c.tls_client_key = o.tls_client_key.map(Into::into);
+    c.require_tls = o.require_tls.then_some(true);
+    c.connect_timeout = o.connect_timeout;
+    Ok(c)
 }
 
 /// The core's per-call options.

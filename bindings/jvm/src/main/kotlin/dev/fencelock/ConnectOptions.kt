@@ -18,9 +18,6 @@ class ConnectOptions {
     /** Entries expire this long after their last write (default: never). */
     var objectExpiry: Duration? = null
 
-    /** NATS: replicas of a new bucket's stream (1 to 5). */
-    var replicas: Int? = null
-
     /** NATS: storage of a new bucket, `"file"` (default) or `"memory"`. */
     var storage: String? = null
 
@@ -66,7 +63,10 @@ class ConnectOptions {
     /** NATS: judge lease expiry by observation only, also on nats-server 2.11+. */
     var clockFree: Boolean = false
 
-    /** Redis: replicas that must acknowledge each write (`WAIT`). */
+    /**
+     * Copies of every write, counting the primary: NATS stream replicas of a new bucket (1 to 5);
+     * on Redis each write waits (`WAIT`) for `replication - 1` replicas.
+     */
     var replication: Int? = null
 
     /** Redis: how long `WAIT` may take (default 1 s). */
@@ -75,7 +75,6 @@ class ConnectOptions {
     fun namespace(v: String) = apply { namespace = v }
     fun lease(v: Duration) = apply { lease = v }
     fun objectExpiry(v: Duration) = apply { objectExpiry = v }
-    fun replicas(v: Int) = apply { replicas = v }
     fun storage(v: String) = apply { storage = v }
     fun renew(v: Boolean) = apply { renew = v }
     fun renewFraction(v: Double) = apply { renewFraction = v }
@@ -96,7 +95,6 @@ class ConnectOptions {
         namespace = namespace,
         lease = lease,
         objectExpiry = objectExpiry,
-        replicas = replicas?.let { nonNegative("replicas", it).toUInt() },
         storage = storage,
         renew = renew,
         renewFraction = renewFraction,

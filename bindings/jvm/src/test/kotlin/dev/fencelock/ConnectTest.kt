@@ -26,6 +26,19 @@ class ConnectTest {
     }
 
     @Test
+    fun `an option the backend does not use is refused, naming it and the backend`() = runBlocking {
+        val e = assertThrows<FencelockException.InvalidArgument> {
+            Fencelock.connect("memory://", ConnectOptions().token("secret"))
+        }
+        assertTrue(e.message!!.contains("token") && e.message!!.contains("memory"), e.message)
+        val r = assertThrows<FencelockException.InvalidArgument> {
+            Fencelock.connect("memory://", ConnectOptions().replication(2))
+        }
+        assertTrue(r.message!!.contains("replication"), r.message)
+        Unit
+    }
+
+    @Test
     fun `an unreachable server is a backend error naming it`() = runBlocking {
         val port = java.net.ServerSocket(0).use { it.localPort }
         val e = assertThrows<FencelockException.Backend> {

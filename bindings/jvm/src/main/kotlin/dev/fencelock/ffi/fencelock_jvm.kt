@@ -4722,11 +4722,6 @@ data class ConnectOptions (
     var `objectExpiry`: java.time.Duration? = null 
     , 
     /**
-     * NATS: replicas of a new bucket's stream (1 to 5).
-     */
-    var `replicas`: kotlin.UInt? = null 
-    , 
-    /**
      * NATS: storage of a new bucket, `"file"` (default) or `"memory"`.
      */
     var `storage`: kotlin.String? = null 
@@ -4802,7 +4797,8 @@ data class ConnectOptions (
     var `clockFree`: kotlin.Boolean = false 
     , 
     /**
-     * Redis: replicas that must acknowledge each write (`WAIT`).
+     * Copies of every write, counting the primary: NATS stream replicas of a new bucket (1 to
+     * 5); Redis writes wait (`WAIT`) for `replication - 1` replicas.
      */
     var `replication`: kotlin.UInt? = null 
     , 
@@ -4829,7 +4825,6 @@ public object FfiConverterTypeConnectOptions: FfiConverterRustBuffer<ConnectOpti
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalDuration.read(buf),
             FfiConverterOptionalDuration.read(buf),
-            FfiConverterOptionalUInt.read(buf),
             FfiConverterOptionalString.read(buf),
             FfiConverterOptionalBoolean.read(buf),
             FfiConverterOptionalDouble.read(buf),
@@ -4854,7 +4849,6 @@ public object FfiConverterTypeConnectOptions: FfiConverterRustBuffer<ConnectOpti
             FfiConverterOptionalString.allocationSize(value.`namespace`) +
             FfiConverterOptionalDuration.allocationSize(value.`lease`) +
             FfiConverterOptionalDuration.allocationSize(value.`objectExpiry`) +
-            FfiConverterOptionalUInt.allocationSize(value.`replicas`) +
             FfiConverterOptionalString.allocationSize(value.`storage`) +
             FfiConverterOptionalBoolean.allocationSize(value.`renew`) +
             FfiConverterOptionalDouble.allocationSize(value.`renewFraction`) +
@@ -4878,7 +4872,6 @@ public object FfiConverterTypeConnectOptions: FfiConverterRustBuffer<ConnectOpti
             FfiConverterOptionalString.write(value.`namespace`, buf)
             FfiConverterOptionalDuration.write(value.`lease`, buf)
             FfiConverterOptionalDuration.write(value.`objectExpiry`, buf)
-            FfiConverterOptionalUInt.write(value.`replicas`, buf)
             FfiConverterOptionalString.write(value.`storage`, buf)
             FfiConverterOptionalBoolean.write(value.`renew`, buf)
             FfiConverterOptionalDouble.write(value.`renewFraction`, buf)
