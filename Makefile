@@ -33,6 +33,7 @@ test: setup redis lint
 	set -o pipefail; $(MAKE) --no-print-directory -C bindings/go test 2>&1 | tee $(LOGS)/go.log
 	set -o pipefail; $(MAKE) --no-print-directory -C python test 2>&1 | tee $(LOGS)/python.log
 	set -o pipefail; $(MAKE) --no-print-directory -C node test 2>&1 | tee $(LOGS)/node.log
+	set -o pipefail; $(MAKE) --no-print-directory -C bindings/jvm test 2>&1 | tee $(LOGS)/jvm.log
 	set -o pipefail; FENCELOCK_REQUIRE_ALL_WORKERS=1 $(MAKE) --no-print-directory -C tests/cross-language test 2>&1 | tee $(LOGS)/cross-language.log
 	@python3 scripts/summarize-tests.py $(LOGS)/*.log
 

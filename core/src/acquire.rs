@@ -257,6 +257,7 @@ fn guard(
         status,
         plan,
         keep: KeepState::default(),
+        pid: std::process::id(),
     });
     client.track_guard(&shared);
     client.keeper.keep(&shared);

@@ -55,6 +55,9 @@ pub(crate) struct GuardShared {
     /// How the lease keeper treats this lock.
     pub plan: KeepPlan,
     pub keep: KeepState,
+    /// The process that acquired the lock. A child forked while it was held inherits the guard's
+    /// memory but not the lock: the parent keeps renewing and using it.
+    pub pid: u32,
 }
 
 impl GuardShared {
@@ -71,6 +74,10 @@ impl GuardShared {
     /// store's request timeout, and a renewal that arrives late cannot make the lapse undone for
     /// others: an observer may already have taken over).
     pub fn status_now(&self) -> GuardStatus {
+        if self.inherited() {
+            // Not marked (that would touch the copied client's tables): only reported.
+            return GuardStatus::Lost;
+        }
         let status = self.status();
         if status == GuardStatus::Held && Instant::now() >= self.deadline() {
             self.mark_lost();
@@ -147,8 +154,32 @@ impl GuardShared {
         .with_token(token)
     }
 
+    /// True in a process forked after the lock was acquired: the lock is the parent's.
+    pub fn inherited(&self) -> bool {
+        self.pid != std::process::id()
+    }
+
+    fn inherited_error(&self, what: &str) -> Error {
+        let token = self.token();
+        Error::new(
+            ErrorKind::Expired,
+            format!(
+                "cannot {what} key {:?}: the lock with token {token} was acquired by process {} \
+                 before this process was forked from it, and a forked child does not hold its \
+                 parent's locks; acquire the key in this process instead",
+                self.key.as_str(),
+                self.pid
+            ),
+        )
+        .with_key(self.key.as_str())
+        .with_token(token)
+    }
+
     /// Checks the guard may write; a lapsed lease on our own clock counts as lost.
     fn check_writable(&self, what: &str, closing: bool) -> Result<Held> {
+        if self.inherited() {
+            return Err(self.inherited_error(what));
+        }
         if !closing && self.client.is_closed() {
             return Err(Error::closed(Some(self.key.as_str())).with_token(self.token()));
         }
@@ -566,6 +597,11 @@ impl std::fmt::Debug for LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
+        // A forked child dropping its copy of a parent's guard must not release the parent's
+        // lock (nor touch the parent's connection, whose tasks do not exist here).
+        if self.shared.inherited() {
+            return;
+        }
         if self.shared.status() == GuardStatus::Held && !self.shared.client.is_closed() {
             let shared = self.shared.clone();
             let rt = shared.client.rt.clone();

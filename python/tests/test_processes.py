@@ -48,3 +48,34 @@ def test_raw_fork_child_connects_and_locks(url: str, namespace: str) -> None:
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert c.get("forked").state == 2
+
+
+def test_a_guard_inherited_by_a_forked_child_is_not_held_there(url: str, namespace: str) -> None:
+    """A child forked while the parent holds a lock does not hold it: the guard's copy reports
+    lost, refuses writes, and dropping it does not release the parent's lock."""
+    with fencelock.connect(url, namespace=namespace) as c:
+        g = c.acquire("inherited", timeout=5)
+        g.put("parent")
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ok = g.status == "lost"
+                try:
+                    g.put("child")
+                    ok = False
+                except fencelock.LockExpired as e:
+                    ok = ok and "forked" in str(e)
+                del g  # must not release the parent's lock
+                code = 0 if ok else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert g.status == "held"
+        with fencelock.connect(url, namespace=namespace) as other:
+            assert other.try_acquire("inherited") is None
+            assert other.get("inherited").state == "parent"
+        g.put("still mine")
+        g.release()
+        assert c.get("inherited").state == "still mine"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Cross-language contention: C, Go (and Python and Node when their demo workers exist and
-# load) worker processes increment one counter kept in the state of "demo/counter" on one
+# Cross-language contention: C, Go (and Python, Node and the JVM when their demo workers exist
+# and load) worker processes increment one counter kept in the state of "demo/counter" on one
 # nats-server. Passes when every count 1..N was written exactly once and fencing tokens
 # strictly increase with the count.
 #   tests/cross-language/run.sh [iterations per worker, default 20]
@@ -33,6 +33,13 @@ if [ -f "$root/node/demo-worker.mjs" ] && node -e "require('$root/node')" >/dev/
   workers+=("node-1|node $root/node/demo-worker.mjs" "node-2|node $root/node/demo-worker.mjs")
 else
   echo "skipping Node: node/demo-worker.mjs is missing or the fencelock addon does not load"
+  [ -z "${FENCELOCK_REQUIRE_ALL_WORKERS:-}" ] || exit 1
+fi
+
+if command -v mvn >/dev/null && make -s -C "$root/bindings/jvm" demo-worker >/dev/null 2>&1; then
+  workers+=("jvm-1|$root/bindings/jvm/target/demo-worker" "jvm-2|$root/bindings/jvm/target/demo-worker")
+else
+  echo "skipping the JVM: Maven is missing or bindings/jvm's demo worker does not build"
   [ -z "${FENCELOCK_REQUIRE_ALL_WORKERS:-}" ] || exit 1
 fi
 
