@@ -101,14 +101,6 @@ async fn an_acquirer_that_saw_the_lock_early_does_not_retry_until_expiry() {
     );
 }
 
-async fn raw(srv: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(srv.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
 /// With `object_expiry` no longer than the lease, renewals keep the state alive under its holder,
 /// a new holder's acquisition extends a state about to expire, and a release with unchanged
 /// state gives the state its expiry back.
@@ -133,7 +125,7 @@ async fn object_expiry_never_removes_the_state_of_a_live_holder() {
         "the state expired under its holder"
     );
     assert!(g.release(None).await.unwrap());
-    let mut r = raw(&srv).await;
+    let mut r = raw_redis(&srv).await;
     let pttl: i64 = redis::cmd("PTTL")
         .arg("fencelock:expiry13:{k}:state")
         .query_async(&mut r)

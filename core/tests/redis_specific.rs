@@ -8,14 +8,6 @@ use redis::AsyncCommands;
 use std::time::{Duration, Instant};
 use support::*;
 
-async fn raw(srv: &RedisServer) -> redis::aio::MultiplexedConnection {
-    redis::Client::open(srv.url())
-        .unwrap()
-        .get_multiplexed_async_connection()
-        .await
-        .unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resources_keys_share_one_cluster_hash_slot() {
     let srv = RedisServer::start();
@@ -27,7 +19,7 @@ async fn a_resources_keys_share_one_cluster_hash_slot() {
     let key = "orders/{eu}:42";
     let g = c.acquire(key, None).await.unwrap();
     g.put(b("s")).await.unwrap();
-    let mut r = raw(&srv).await;
+    let mut r = raw_redis(&srv).await;
     let keys: Vec<Vec<u8>> = r.keys("fencelock:slots:*").await.unwrap();
     assert_eq!(keys.len(), 3, "lock, meta and state keys: {keys:?}");
     let slots: Vec<u16> = keys.iter().map(|k| cluster_slot(k)).collect();
@@ -64,7 +56,7 @@ async fn a_restart_keeps_state_and_token_order() {
 async fn replication_waits_for_a_real_replica_and_reports_a_missing_one() {
     let primary = RedisServer::start();
     let replica = RedisServer::start_with(&["--replicaof", "127.0.0.1", &primary.port.to_string()]);
-    let mut r = raw(&replica).await;
+    let mut r = raw_redis(&replica).await;
     // Wait for the replica to finish its initial sync.
     let until = Instant::now() + Duration::from_secs(15);
     loop {
@@ -134,7 +126,7 @@ async fn state_keys_expire_after_object_expiry_but_tokens_do_not_restart() {
         .release(Some(b("v")))
         .await
         .unwrap();
-    let mut r = raw(&srv).await;
+    let mut r = raw_redis(&srv).await;
     let ttl: i64 = r.pttl("fencelock:keep:{k}:state").await.unwrap();
     assert_eq!(ttl, -1);
 }

@@ -153,3 +153,12 @@ pub fn b(s: &str) -> fencelock::Bytes {
 pub fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
+
+/// A plain redis-rs connection to `srv`, for tests that look at or change the keys directly.
+pub async fn raw_redis(srv: &RedisServer) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(srv.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
