@@ -112,7 +112,8 @@ func (l *Lock) Lost() <-chan struct{} {
 		ch := l.lost
 		id := pin(l, l.client)
 		l.pinID = id
-		l.lostH = cgo.NewHandle(func() { close(ch); unpin(id) })
+		// Unpin before closing: whoever wakes on the channel finds the pin gone.
+		l.lostH = cgo.NewHandle(func() { unpin(id); close(ch) })
 		C.fl_go_lock_on_lost(l.l, C.uintptr_t(l.lostH), nil)
 		runtime.KeepAlive(l)
 	})
