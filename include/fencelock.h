@@ -861,7 +861,9 @@ void fl_observer_free(fl_observer **observer);
 fl_status fl_client_stats(const fl_client *client, fl_stats *out, fl_error **err);
 
 /**
- * The library version, e.g. "0.1.0" (static storage).
+ * The library version, e.g. "0.1.0" (static storage): the one version of every fencelock
+ * package built from the same source (the Python wheel, the npm packages, the Go module as
+ * "v0.1.0"), the same as `pkg-config --modversion fencelock` and the release tarball's name.
  */
 const char *fl_version(void);
 

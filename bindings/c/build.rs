@@ -10,8 +10,10 @@ fn main() {
     let dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=cbindgen.toml");
-    // The installed name is libfencelock.so (see Makefile `stage`), whatever the crate's.
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libfencelock.so");
+    // The installed name is libfencelock.so.0 (Makefile `layout`), whatever the crate's. The
+    // number is the C ABI's major version, not the package version: raise it when a change
+    // breaks programs linked against an older library (a removed or retyped export).
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libfencelock.so.0");
 
     let mut unguarded = Vec::new();
     for file in rust_files(&dir.join("src")) {

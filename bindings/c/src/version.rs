@@ -4,7 +4,9 @@ use crate::ffi::guard_value;
 use crate::status::fl_status;
 use std::ffi::c_char;
 
-/// The library version, e.g. "0.1.0" (static storage).
+/// The library version, e.g. "0.1.0" (static storage): the one version of every fencelock
+/// package built from the same source (the Python wheel, the npm packages, the Go module as
+/// "v0.1.0"), the same as `pkg-config --modversion fencelock` and the release tarball's name.
 #[no_mangle]
 pub extern "C" fn fl_version() -> *const c_char {
     guard_value(c"".as_ptr(), || {

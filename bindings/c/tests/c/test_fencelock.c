@@ -39,8 +39,13 @@ static int bytes_equal(const fl_bytes *b, const char *s) {
   return b != NULL && fl_bytes_len(b) == strlen(s) && memcmp(fl_bytes_data(b), s, strlen(s)) == 0;
 }
 
+/* The Makefile passes the workspace version (Cargo.toml, scripts/version). */
+#ifndef FENCELOCK_EXPECTED_VERSION
+#error "build with -DFENCELOCK_EXPECTED_VERSION='\"x.y.z\"' (make -C bindings/c c-test does)"
+#endif
+
 static void version_and_status_names(void) {
-  CHECK(strlen(fl_version()) > 0);
+  CHECK(strcmp(fl_version(), FENCELOCK_EXPECTED_VERSION) == 0);
   const char *names[] = {"ok",          "timeout",          "held",           "not_held",
                          "expired",     "invalid_key",      "invalid_argument", "state_too_large",
                          "closed",      "backend",          "callback",       "cancelled",
