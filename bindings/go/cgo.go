@@ -1,12 +1,11 @@
 package fencelock
 
-// The package links libfencelock (bindings/c). The header comes from the repository's
-// include/; the library's directory comes from CGO_LDFLAGS (the Makefile passes the staged
-// build), or the library is installed on the linker's default path.
+// The package links libfencelock (bindings/c): pkg-config finds its header and library, from
+// the release tarball (PKG_CONFIG_PATH=<prefix>/lib/pkgconfig), a `make -C bindings/c install`
+// or, inside the repository, the staged build the Makefile points PKG_CONFIG_PATH at.
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../../include
-#cgo LDFLAGS: -lfencelock
+#cgo pkg-config: fencelock
 #include <stdint.h>
 #include <stdlib.h>
 #include "fencelock.h"

@@ -1,3 +1,3 @@
-module fencelock.dev/go/fencelock
+module github.com/fencelock/fencelock/bindings/go
 
 go 1.22

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"time"
 
-	"fencelock.dev/go/fencelock"
+	fencelock "github.com/fencelock/fencelock/bindings/go"
 )
 
 type counter struct {

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"fencelock.dev/go/fencelock"
+	fencelock "github.com/fencelock/fencelock/bindings/go"
 )
 
 const (
