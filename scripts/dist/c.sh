@@ -24,6 +24,8 @@ platform="$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)"
 name="fencelock-c-$version-$platform"
 
 cargo build --release -p fencelock-c --lib
+# The tarball ships the committed header: refuse one that differs from the sources.
+cargo run --release -q -p fencelock-c --bin gen-header -- --check
 built="${CARGO_TARGET_DIR:-$root/target}/release"
 
 work=$(mktemp -d)
