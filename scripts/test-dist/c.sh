@@ -8,16 +8,19 @@
 #   DIST=<dist dir> FENCELOCK_NATS_URL=nats://127.0.0.1:PORT scripts/test-dist/c.sh
 # FENCELOCK_REQUIRE_CMAKE=1 fails instead of skipping the CMake consumer when cmake is missing.
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
+here="$(cd "$(dirname "$0")" && pwd -P)"
 root="$(cd "$here/../.." && pwd)"
 : "${DIST:?DIST must name the directory make dist wrote}"
 : "${FENCELOCK_NATS_URL:?FENCELOCK_NATS_URL must name a nats-server with JetStream}"
+step() { echo "--- test-dist/c: $*"; }
+die() { echo "test-dist/c: $*" >&2; exit 1; }
 
 if [ -x "$root/scripts/version" ]; then
   version=$("$root/scripts/version")
 else
   version=$(awk -F'"' '/^\[workspace\.package\]/{w=1;next} /^\[/{w=0} w&&/^version *=/{print $2;exit}' "$root/Cargo.toml")
 fi
+[ -n "$version" ] || die "no version from scripts/version or $root/Cargo.toml"
 name="fencelock-c-$version-$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)"
 tarball="$DIST/$name.tar.gz"
 [ -f "$tarball" ] || { echo "test-dist/c: $tarball is missing (make dist, scripts/dist/c.sh)" >&2; exit 1; }
@@ -29,8 +32,6 @@ prefix="$work/$name"
 mkdir "$work/build"
 cp "$here/c-smoke/smoke.c" "$here/c-smoke/smoke.cpp" "$here/c-smoke/CMakeLists.txt" "$work/build/"
 cd "$work/build"
-step() { echo "--- test-dist/c: $*"; }
-die() { echo "test-dist/c: $*" >&2; exit 1; }
 
 step "package $name"
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
