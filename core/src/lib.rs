@@ -31,6 +31,9 @@
 struct ReadmeDoctests;
 
 mod acquire;
+// The core's W1-W4 rounds, for the bindings' benchmarks (not user API).
+#[doc(hidden)]
+pub mod bench_loops;
 // Binding support, not user API: the backend trait (not implementable outside the crate) and
 // the runtime hooks bindings drive the core with. Public for the bindings in this repository
 // only; the types users need are re-exported below.

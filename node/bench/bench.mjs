@@ -1,45 +1,57 @@
-// W1-W4 (docs/ARCHITECTURE.md) from Node beside the Rust core's figures, in one run on one server:
-//   node bench/bench.mjs [--seconds S] [--url nats://...] [--no-core]
-// Starts its own nats-server unless --url is given, runs the core's bench
-// (`cargo run --release -p fencelock-bench -- --only W1,W2,W3,W4 --url ...`) against it,
-// then the same workloads through this package, and prints one table with the Node/core
-// ratio of W1 latency (target <= 1.3), from alternating core and Node W1 runs.
+// W1-W4 (docs/BENCHMARKS.md) from Node beside the Rust core, in one process, on one server per
+// backend:
+//   node bench/bench.mjs [--backend nats|redis|all] [--rounds N] [--seconds S] [--w3-reps N]
+//                        [--url nats://...] [--redis-url redis://...]
+// Starts its own nats-server and redis-server unless given URLs. Each workload runs in rounds;
+// in every round the core (the addon's hidden `_benchCore*` functions: `fencelock-bench`'s loops,
+// run on the core runtime while the JS thread waits) and this package (the Johnny Locke API)
+// each take one turn, the order alternating between rounds, so that load from elsewhere on a
+// shared machine hits both alike. A figure is the median over the rounds of the per-round
+// Node/core ratio, with its range (min-max).
+// Targets (issue 18): W1 latency <= 1.3x the core's, W3 p50 <= 1.2x, W2 and W4 rates >= 0.85x.
 
-import { spawnSync } from 'node:child_process'
+import { execSync } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import native from '../binding.js'
-import { JetstreamDistributedLock } from '../index.mjs'
-import { startNats } from '../test/servers.mjs'
+import { JetstreamDistributedLock, RedisDistributedLock } from '../index.mjs'
+import { startNats, startRedis, redisServerBinary } from '../test/servers.mjs'
 
-const here = path.dirname(fileURLToPath(import.meta.url))
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '3' },
+    backend: { type: 'string', default: 'all' },
+    rounds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '1' },
+    'w3-reps': { type: 'string', default: '20' },
     url: { type: 'string' },
-    'no-core': { type: 'boolean', default: false }
+    'redis-url': { type: 'string' }
   }
 })
-const seconds = Number(args.seconds)
+const ROUNDS = Number(args.rounds)
+const SECONDS = Number(args.seconds)
+const W3_REPS = Number(args['w3-reps'])
 const KEYS = 64
+const W2_TASKS = 8 // per instance, 2 instances, as the core's W2
+const W3_SETTLE_MS = 5 // the core's too
 const ACQUIRE_TIMEOUT = 30_000
 
 const now = () => performance.now()
-const fmtRate = (n, ms) => `${Math.round((n * 1000) / ms)} /s`
-const fmtUs = (ms) => `${(ms * 1000).toFixed(0)} us`
-
-async function config () {
-  return { namespace: `fencelock_node_bench_${randomUUID().slice(0, 8)}`, defaultLockDurationMs: 30_000 }
+const median = (xs) => {
+  const s = xs.slice().sort((x, y) => x - y)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+const pct = (xs, p) => {
+  const s = xs.slice().sort((x, y) => x - y)
+  return s[Math.round((s.length - 1) * p)]
 }
 
 // W1 through the Johnny Locke API: one loop, acquireLock + releaseLock, 64 rotating keys.
 async function w1 (lock, ms) {
-  const keys = Array.from({ length: KEYS }, (_, i) => `seq-${i}`)
-  const end = now() + ms
-  let n = 0
+  const keys = Array.from({ length: KEYS }, (_, i) => `w1-${i}`)
   const start = now()
+  const end = start + ms
+  let n = 0
   while (now() < end) {
     const key = keys[n % KEYS]
     const w = await lock.acquireLock(key, ACQUIRE_TIMEOUT)
@@ -49,12 +61,12 @@ async function w1 (lock, ms) {
   return { n, ms: now() - start }
 }
 
-// W1 on the addon itself (no JSON, no JS wrapper), to show where time goes.
+// W1 on the addon itself (no JSON, no JS wrapper): where the time goes.
 async function w1Addon (client, ms) {
-  const keys = Array.from({ length: KEYS }, (_, i) => `raw-${i}`)
-  const end = now() + ms
-  let n = 0
+  const keys = Array.from({ length: KEYS }, (_, i) => `addon-${i}`)
   const start = now()
+  const end = start + ms
+  let n = 0
   while (now() < end) {
     const g = await client.acquire(keys[n % KEYS], ACQUIRE_TIMEOUT)
     if (!(await g.release())) throw new Error('W1 (addon): release reported the lock lost')
@@ -63,55 +75,47 @@ async function w1Addon (client, ms) {
   return { n, ms: now() - start }
 }
 
-// W2: 2 instances x 8 tasks, withLock increments of one counter; the final value must be exact.
-async function w2 (locks, ms) {
-  const key = `counter-${randomUUID()}`
-  const end = now() + ms
+// W2: 2 instances x 8 tasks, withLock increments of one counter; exact at the end.
+async function w2 (locks, key, ms) {
   const start = now()
-  const tasks = locks.flatMap((lock) => Array.from({ length: 8 }, async () => {
+  const end = start + ms
+  const counts = await Promise.all(locks.flatMap((lock) => Array.from({ length: W2_TASKS }, async () => {
     let n = 0
     while (now() < end) {
       await lock.withLock(key, ACQUIRE_TIMEOUT, async (v) => (v ?? 0) + 1)
       n++
     }
     return n
-  }))
-  const counts = await Promise.all(tasks)
-  const elapsed = now() - start
-  const n = counts.reduce((a, b) => a + b, 0)
-  const final = (await locks[0].wait(key, 1000)).value
-  if (final !== n) throw new Error(`W2: counter is ${final} after ${n} increments`)
-  return { n, ms: elapsed, final }
+  })))
+  return { n: counts.reduce((a, b) => a + b, 0), ms: now() - start }
 }
 
-// W3: A holds, B waits in acquireLock; time from A's release call to B's acquire resolving.
-async function w3 (a, b, reps) {
-  const key = `handoff-${randomUUID()}`
+// W3: A holds, B waits in acquireLock (settled 5 ms into its wait), A releases; the time from
+// A's release call to B's acquireLock resolving. `state` carries the holder across rounds.
+async function w3 (state, reps) {
+  const { locks, key } = state
   const lat = []
-  let holder = a
-  let held = await a.acquireLock(key, ACQUIRE_TIMEOUT)
   for (let i = 0; i < reps; i++) {
-    const waiter = holder === a ? b : a
+    const waiter = 1 - state.who
     let acquiredAt
-    const waiting = waiter.acquireLock(key, ACQUIRE_TIMEOUT).then((w) => { acquiredAt = now(); return w })
-    await new Promise((resolve) => setTimeout(resolve, 20)) // let the waiter settle into its wait
+    const waiting = locks[waiter].acquireLock(key, ACQUIRE_TIMEOUT).then((w) => { acquiredAt = now(); return w })
+    await new Promise((resolve) => setTimeout(resolve, W3_SETTLE_MS))
+    if (acquiredAt !== undefined) throw new Error('W3: the waiter acquired while the lock was held')
     const releasedAt = now()
-    if (!(await holder.releaseLock(key, held))) throw new Error('W3: release reported the lock lost')
-    held = await waiting
+    if (!(await locks[state.who].releaseLock(key, state.held))) throw new Error('W3: release reported the lock lost')
+    state.held = await waiting
     lat.push(acquiredAt - releasedAt)
-    holder = waiter
+    state.who = waiter
   }
-  await holder.releaseLock(key, held)
-  lat.sort((x, y) => x - y)
-  return { p50: lat[Math.floor(lat.length / 2)], p99: lat[Math.floor(lat.length * 0.99)] }
+  return lat
 }
 
-// W4: 64 tasks on distinct keys over one instance.
-async function w4 (lock, ms) {
-  const end = now() + ms
+// W4: 64 loops on distinct keys over one instance.
+async function w4 (lock, ms, prefix = 'w4-') {
   const start = now()
+  const end = start + ms
   const counts = await Promise.all(Array.from({ length: KEYS }, async (_, i) => {
-    const key = `par-${i}`
+    const key = `${prefix}${i}`
     let n = 0
     while (now() < end) {
       const w = await lock.acquireLock(key, ACQUIRE_TIMEOUT)
@@ -123,82 +127,142 @@ async function w4 (lock, ms) {
   return { n: counts.reduce((a, b) => a + b, 0), ms: now() - start }
 }
 
-// The core's own bench on the same server; returns its output and its W1 cycle latency (ms).
-function coreBench (url, only = 'W1,W2,W3,W4') {
-  const r = spawnSync('cargo', ['run', '--quiet', '--release', '-p', 'fencelock-bench', '--', '--only', only, '--url', url], {
-    cwd: path.resolve(here, '../..'),
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 1 << 24
-  })
-  if (r.status !== 0) return { output: `(core bench failed with status ${r.status})\n${r.stdout ?? ''}`, w1Ms: null }
-  // "W1: 462.1 us per acquire+release vs ...", else the table's "| W1 ... | 2164 cycles/s |".
-  const perCycle = /^W1: ([\d.]+) us per acquire\+release/m.exec(r.stdout)
-  if (perCycle) return { output: r.stdout, w1Ms: Number(perCycle[1]) / 1000 }
-  const rate = /^\|\s*W1[^|]*\|\s*([\d.]+) cycles\/s/m.exec(r.stdout)
-  return { output: r.stdout, w1Ms: rate ? 1000 / Number(rate[1]) : null }
+// One figure per round, for the core and for Node: W1 us per cycle, W2/W4 per second, W3 p50 us.
+function core (workload, amount) {
+  const r = native._benchCoreRound(workload, amount)
+  switch (workload) {
+    case 'W1': return { value: (r[1] * 1000) / r[0] }
+    case 'W2': return { value: (r.slice(1).reduce((a, b) => a + b, 0) * 1000) / r[0], n: r.slice(1).reduce((a, b) => a + b, 0) }
+    case 'W3': return { value: pct(r, 0.5) * 1000, lat: r }
+    default: return { value: (r[0] * 1000) / r[1] }
+  }
+}
+
+const WORKLOADS = [
+  { name: 'W1', what: 'W1 uncontended cycle', unit: 'us/cycle', lower: true, target: 1.3 },
+  { name: 'W2', what: 'W2 contended withLock 2x8', unit: 'incr/s', lower: false, target: 0.85 },
+  { name: 'W3', what: 'W3 handoff p50', unit: 'us', lower: true, target: 1.2 },
+  { name: 'W4', what: 'W4 64 parallel keys', unit: 'cycles/s', lower: false, target: 0.85 }
+]
+
+async function measure (backend, url) {
+  const ns = `fencelock_node_bench_${randomUUID().slice(0, 8)}`
+  const create = backend === 'nats'
+    ? (cfg) => JetstreamDistributedLock.create(url, cfg)
+    : (cfg) => RedisDistributedLock.create(url, cfg)
+  const cfg = { namespace: ns, defaultLockDurationMs: 30_000 }
+  const a = await create(cfg)
+  const b = await create(cfg)
+  const client = await native.connect({ url, namespace: ns, renew: false })
+  native._benchCoreOpen(url, ns)
+  const ms = SECONDS * 1000
+  const w2Key = `w2-${randomUUID()}`
+  const w3State = { locks: [a, b], key: 'w3', who: 0, held: await a.acquireLock('w3', ACQUIRE_TIMEOUT) }
+  let w2Done = 0
+  let coreW2Done = 0
+  const nodeRound = {
+    W1: async () => { const r = await w1(a, ms); return { value: (r.ms * 1000) / r.n } },
+    W2: async () => { const r = await w2([a, b], w2Key, ms); w2Done += r.n; return { value: (r.n * 1000) / r.ms } },
+    W3: async () => { const lat = await w3(w3State, W3_REPS); return { value: pct(lat, 0.5) * 1000, lat } },
+    W4: async () => { const r = await w4(a, ms); return { value: (r.n * 1000) / r.ms } }
+  }
+  const amount = (w) => (w === 'W3' ? W3_REPS : SECONDS)
+  // Warm-up: connections, buckets, change feeds, the JIT.
+  for (const { name } of WORKLOADS) {
+    const c = core(name, name === 'W3' ? 6 : 0.3)
+    if (name === 'W2') coreW2Done += c.n
+    await (name === 'W3' ? w3(w3State, 6) : nodeRound[name]())
+  }
+  await w1Addon(client, 300)
+  const rows = []
+  const addon = { node: [], addon: [] }
+  for (const wl of WORKLOADS) {
+    const per = { core: [], node: [], ratio: [], coreLat: [], nodeLat: [] }
+    for (let r = 0; r < ROUNDS; r++) {
+      let c, n
+      for (const coreTurn of (r % 2 === 0 ? [true, false] : [false, true])) {
+        if (coreTurn) {
+          c = core(wl.name, amount(wl.name))
+          if (wl.name === 'W2') coreW2Done += c.n
+        } else {
+          n = await nodeRound[wl.name]()
+        }
+      }
+      per.core.push(c.value)
+      per.node.push(n.value)
+      per.ratio.push(n.value / c.value)
+      if (c.lat) { per.coreLat.push(...c.lat); per.nodeLat.push(...n.lat) }
+    }
+    rows.push({ wl, per })
+  }
+  // Where W1's time goes: the JL API against the bare addon, interleaved too.
+  for (let r = 0; r < ROUNDS; r++) {
+    const x = await w1(a, ms / 2)
+    const y = await w1Addon(client, ms / 2)
+    addon.node.push((x.ms * 1000) / x.n)
+    addon.addon.push((y.ms * 1000) / y.n)
+  }
+  await a.releaseLock(w3State.key, w3State.held).catch(() => {})
+  w3State.held = null
+  const w2Final = (await a.wait(w2Key, 1000)).value
+  const coreFinal = native._benchCoreClose()
+  await Promise.all([a.close(), b.close(), client.close()])
+  return { rows, addon, w2Final, w2Done, coreFinal, coreW2Done }
+}
+
+function report (backend, url, m) {
+  const fmt = (x) => (x >= 100 ? x.toFixed(0) : x.toFixed(1))
+  console.log(`\n### ${backend} (${url}): ${ROUNDS} interleaved rounds of ${SECONDS} s (W3: ${W3_REPS} handoffs per round)`)
+  console.log('| workload | core (median) | Node (median) | Node/core per round: median (min-max) | target | result |')
+  console.log('|---|---|---|---|---|---|')
+  let met = 0
+  for (const { wl, per } of m.rows) {
+    const r = median(per.ratio)
+    const ok = wl.lower ? r <= wl.target : r >= wl.target
+    met += ok ? 1 : 0
+    const target = `${wl.lower ? '<=' : '>='} ${wl.target}x`
+    console.log(`| ${wl.what} | ${fmt(median(per.core))} ${wl.unit} | ${fmt(median(per.node))} ${wl.unit} | ` +
+      `${r.toFixed(2)}x (${Math.min(...per.ratio).toFixed(2)}-${Math.max(...per.ratio).toFixed(2)}) | ${target} | ${ok ? 'pass' : 'MISS'} |`)
+    if (wl.name === 'W3') {
+      console.log(`|   W3 p99 over all rounds | ${fmt(pct(per.coreLat, 0.99) * 1000)} us | ${fmt(pct(per.nodeLat, 0.99) * 1000)} us | | | |`)
+    }
+  }
+  const addonRatio = m.addon.addon.map((x, i) => x / m.addon.node[i])
+  console.log(`W1 on the bare addon (no JS wrapper): ${fmt(median(m.addon.addon))} us/cycle against ${fmt(median(m.addon.node))} through the API ` +
+    `(${median(addonRatio).toFixed(2)}x, interleaved half rounds)`)
+  const exact = m.w2Final === m.w2Done && m.coreFinal === m.coreW2Done
+  console.log(`W2 counters: Node key ${m.w2Final} after ${m.w2Done} increments, core key ${m.coreFinal} after ${m.coreW2Done}: ${exact ? 'exact' : 'NOT EXACT'}`)
+  if (!exact) throw new Error('W2: a counter lost or duplicated increments')
+  return met
+}
+
+function load () {
+  try { return execSync('uptime', { encoding: 'utf8' }).trim() } catch { return 'uptime n/a' }
 }
 
 async function main () {
-  const server = args.url ? null : await startNats()
-  const url = args.url ?? server.url
-  try {
-    let core = { output: '(skipped: --no-core)', w1Ms: null }
-    if (!args['no-core']) core = coreBench(url)
-    console.log('--- Rust core (fencelock-bench) ---')
-    console.log(core.output.trim())
-
-    const cfg = await config()
-    const a = await JetstreamDistributedLock.create(url, cfg)
-    const b = await JetstreamDistributedLock.create(url, cfg)
-    const client = await native.connect({ url, namespace: cfg.namespace, renew: false })
-    const ms = seconds * 1000
-    // Warm up connections, buckets and the JIT before measuring.
-    await w1(a, 300)
-    await w1Addon(client, 300)
-    const r1 = await w1(a, ms)
-    const r1a = await w1Addon(client, ms)
-    const r2 = await w2([a, b], ms)
-    const r3 = await w3(a, b, Math.max(20, Math.round(seconds * 20)))
-    const r4 = await w4(a, ms)
-
-    // The machine may be shared: alternate short core and Node W1 runs and compare medians,
-    // so both see the same background load.
-    const pairs = []
-    if (!args['no-core']) {
-      for (let i = 0; i < 4; i++) {
-        const c = coreBench(url, 'W1').w1Ms
-        const n = await w1(a, 3000)
-        if (c !== null) pairs.push({ core: c, node: n.ms / n.n })
-      }
+  const backends = args.backend === 'all' ? ['nats', 'redis'] : [args.backend]
+  console.log(`fencelock Node bench: Node ${process.version}; load at start: ${load()}`)
+  let met = 0
+  let total = 0
+  for (const backend of backends) {
+    if (backend === 'redis' && !args['redis-url'] && !redisServerBinary()) {
+      console.log('\n### redis: skipped (no redis-server; set FENCELOCK_REDIS_SERVER)')
+      continue
     }
-    await Promise.all([a.close(), b.close(), client.close()])
-    const median = (xs) => xs.slice().sort((x, y) => x - y)[Math.floor(xs.length / 2)]
-    const w1Ms = r1.ms / r1.n
-    const rows = [
-      ['W1 uncontended (JL API)', fmtRate(r1.n, r1.ms), `${fmtUs(w1Ms)} per cycle`],
-      ['W1 uncontended (addon)', fmtRate(r1a.n, r1a.ms), `${fmtUs(r1a.ms / r1a.n)} per cycle`],
-      ['W2 contended withLock 2x8', fmtRate(r2.n, r2.ms), `final ${r2.final} (exact)`],
-      ['W3 handoff', `p50 ${fmtUs(r3.p50)}`, `p99 ${fmtUs(r3.p99)}`],
-      ['W4 64 parallel keys', fmtRate(r4.n, r4.ms), '']
-    ]
-    console.log(`\n--- Node ${process.version} (this package), ${seconds} s per workload, same server ---`)
-    console.log('| workload | rate / latency | detail |')
-    console.log('|---|---|---|')
-    for (const r of rows) console.log(`| ${r.join(' | ')} |`)
-    if (core.w1Ms !== null) {
-      console.log(`\nW1 latency, long runs above: Node ${fmtUs(w1Ms)} vs core ${fmtUs(core.w1Ms)} = ${(w1Ms / core.w1Ms).toFixed(2)}x`)
+    const own = backend === 'nats'
+      ? (args.url ? null : await startNats())
+      : (args['redis-url'] ? null : await startRedis())
+    const url = backend === 'nats' ? (args.url ?? own.url) : (args['redis-url'] ?? own.url)
+    try {
+      const m = await measure(backend, url)
+      met += report(backend, url, m)
+      total += WORKLOADS.length
+    } finally {
+      await own?.stop()
     }
-    if (pairs.length > 0) {
-      for (const p of pairs) console.log(`  alternating pair: core ${fmtUs(p.core)}, Node ${fmtUs(p.node)} = ${(p.node / p.core).toFixed(2)}x`)
-      const ratio = median(pairs.map((p) => p.node)) / median(pairs.map((p) => p.core))
-      console.log(`W1 latency ratio (medians of ${pairs.length} alternating pairs): ${ratio.toFixed(2)}x (target <= 1.3x): ${ratio <= 1.3 ? 'PASS' : 'MISS'}`)
-    } else {
-      console.log('W1 ratio: no core figure (core bench skipped or unparsable)')
-    }
-  } finally {
-    await server?.stop()
   }
+  console.log(`\n${met} of ${total} figures reach their targets; load at end: ${load()}`)
 }
 
 main().catch((e) => {

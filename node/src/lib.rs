@@ -8,6 +8,7 @@
 // everything they reach looks unused.
 #![cfg_attr(test, allow(dead_code))]
 
+mod bench_core;
 mod cancel;
 mod client;
 mod connect;

@@ -6,7 +6,9 @@
 //! function per JS thread, whose callback polls the woken futures and settles their promises.
 //! Compared with running each operation as a task on the core runtime, this saves the
 //! wake-up that starts the task and a thread-safe function per promise: most of the binding's
-//! overhead on a lock cycle (target: Node W1 <= 1.3x the core's, docs/ARCHITECTURE.md). The nudge function is
+//! overhead on a lock cycle (target: Node W1 <= 1.3x the core's, docs/ARCHITECTURE.md). With
+//! many calls in flight `LoopTasks` runs new ones on the core runtime instead (its
+//! `INLINE_LIMIT`), so the JS thread is not the one thread polling them all. The nudge function is
 //! referenced only while operations are pending, so an idle client never keeps Node alive.
 //!
 //! An operation that completes on its first poll (the memory backend, a closed client) settles

@@ -1,119 +1,167 @@
-"""W1 and W3 from Python (sync and asyncio) beside the Rust core's figures, in one run against
-one nats-server (docs/ARCHITECTURE.md; target: Python W1 latency <= 1.3x the core's).
+"""W1-W4 from Python (sync and asyncio) beside the Rust core, in one process, on one server per
+backend (docs/BENCHMARKS.md).
 
-    python bench/bench.py [--quick] [--url nats://host:port] [--no-rust]
+    python bench/bench.py [--backend nats|redis|all] [--rounds N] [--seconds S] [--w3-reps N]
+                          [--quick] [--url nats://...] [--redis-url redis://...]
 
-W1: one client, acquire+release, keys rotating over 64 names, sequential. It runs in blocks of
-one round per client (the Rust core, sync, asyncio, uvloop; the order rotates per block), all in
-this process: the core's rounds are `fencelock-bench`'s W1 loop, driven from Rust by
-`_native._bench_core_w1` (a thread blocking on its own tokio runtime, as the bench does).
-Each figure is a median over the blocks. `cargo run --release -p fencelock-bench -- --only W1`
-and `--only W3` also run once against the same server: a cross-check of the in-process core
-figure, and the core's W3. W3: A holds, B waits in acquire (settled 5 ms into its wait), A releases; the time
-from A's release call to B's acquire returning (p50, p99)."""
+Starts its own nats-server and redis-server unless given URLs. Each workload runs in rounds; in
+every round each client takes one turn, in an order rotating between rounds, so that load from
+elsewhere on a shared machine hits all alike. The core's turns are `fencelock-bench`'s loops
+(`_native._bench_core_round`: the calling thread blocks on the core runtime, GIL released).
+A figure is the median over the rounds of the per-round Python/core ratio, with its range.
+
+W1: one client, acquire + release, 64 rotating keys (sync, asyncio, asyncio on uvloop when
+installed). W2: 2 async clients x 8 tasks incrementing one counter with `with_lock`; exact at
+the end. W3: A holds, B waits in acquire (settled 5 ms into its wait, as the core's), A
+releases; the time from A's release call to B's acquire returning (sync: the waiter is a
+thread). W4: 64 asyncio tasks on distinct keys over one client.
+Targets (issue 18): W1 latency <= 1.3x the core's, W3 p50 <= 1.2x, W2 and W4 rates >= 0.85x."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import importlib.util
-import re
+import os
+import shutil
 import statistics
-import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import fencelock
 from fencelock import _native
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from natsserver import NatsServer  # noqa: E402
+from redisserver import RedisServer  # noqa: E402
+from redisserver import binary as redis_binary  # noqa: E402
 
-T = TypeVar("T")
 KEYS = [f"w1-{i}" for i in range(64)]
-SETTLE = 0.005
+SETTLE = 0.005  # W3's pause before the release, as the core's
+W2_TASKS = 8
+TIMEOUT = 30.0
 
 
 def w1_sync(c: fencelock.Client, seconds: float) -> float:
     """Microseconds per acquire+release."""
-    n, i, end = 0, 0, time.perf_counter() + seconds
-    start = time.perf_counter()
+    n, start = 0, time.perf_counter()
+    end = start + seconds
     while time.perf_counter() < end:
-        for _ in range(64):
-            c.acquire(KEYS[i % 64], timeout=5).release()
-            i += 1
-        n += 64
+        for _ in range(16):
+            c.acquire(KEYS[n % 64], timeout=TIMEOUT).release()
+            n += 1
     return (time.perf_counter() - start) / n * 1e6
 
 
 async def w1_async(c: fencelock.AsyncClient, seconds: float) -> float:
-    n, i, end = 0, 0, time.perf_counter() + seconds
-    start = time.perf_counter()
+    n, start = 0, time.perf_counter()
+    end = start + seconds
     while time.perf_counter() < end:
-        for _ in range(64):
-            g = await c.acquire(KEYS[i % 64], timeout=5)
+        for _ in range(16):
+            g = await c.acquire(KEYS[n % 64], timeout=TIMEOUT)
             await g.release()
-            i += 1
-        n += 64
+            n += 1
     return (time.perf_counter() - start) / n * 1e6
 
 
-def w3_sync(a: fencelock.Client, b: fencelock.Client, reps: int) -> list[float]:
-    """Handoff latencies in microseconds; the waiter runs in a thread."""
-    clients = [a, b]
-    who, guard = 0, a.acquire("w3", timeout=5)
-    out = []
-    for _ in range(reps):
-        waiter = 1 - who
-        got: list[tuple[fencelock.Guard, float]] = []
-        t = threading.Thread(
-            target=lambda w=waiter: got.append(
-                (clients[w].acquire("w3", timeout=30), time.perf_counter())
+async def w2_async(clients: list[fencelock.AsyncClient], key: str, seconds: float) -> tuple[int, float]:
+    """(increments, per second)."""
+    start = time.perf_counter()
+    end = start + seconds
+
+    async def task(c: fencelock.AsyncClient) -> int:
+        n = 0
+        while time.perf_counter() < end:
+            await c.with_lock(key, lambda v: (v or 0) + 1, TIMEOUT)
+            n += 1
+        return n
+
+    counts = await asyncio.gather(*(task(c) for c in clients for _ in range(W2_TASKS)))
+    return sum(counts), sum(counts) / (time.perf_counter() - start)
+
+
+async def w4_async(c: fencelock.AsyncClient, seconds: float) -> float:
+    """Cycles per second."""
+    start = time.perf_counter()
+    end = start + seconds
+
+    async def task(key: str) -> int:
+        n = 0
+        while time.perf_counter() < end:
+            g = await c.acquire(key, timeout=TIMEOUT)
+            if not await g.release():
+                raise RuntimeError(f"W4: release of {key} reported the lock lost")
+            n += 1
+        return n
+
+    counts = await asyncio.gather(*(task(f"w4-{i}") for i in range(64)))
+    return sum(counts) / (time.perf_counter() - start)
+
+
+class SyncHandoff:
+    """W3 with the sync API; the waiter runs in a thread. Keeps the holder across rounds."""
+
+    def __init__(self, a: fencelock.Client, b: fencelock.Client) -> None:
+        self.clients = [a, b]
+        self.who = 0
+        self.guard = a.acquire("w3", timeout=TIMEOUT)
+
+    def run(self, reps: int) -> list[float]:
+        out = []
+        for _ in range(reps):
+            waiter = 1 - self.who
+            got: list[tuple[fencelock.Guard, float]] = []
+            c = self.clients[waiter]
+            t = threading.Thread(
+                target=lambda: got.append((c.acquire("w3", timeout=TIMEOUT), time.perf_counter()))
             )
-        )
-        t.start()
-        time.sleep(SETTLE)
-        if got:
-            raise RuntimeError("W3: the waiter acquired while the lock was held")
-        released = time.perf_counter()
-        if not guard.release():
-            raise RuntimeError("W3: release reported the lock lost")
-        t.join()
-        guard, acquired = got[0]
-        out.append((acquired - released) * 1e6)
-        who = waiter
-    guard.release()
-    return out
+            t.start()
+            time.sleep(SETTLE)
+            if got:
+                raise RuntimeError("W3: the waiter acquired while the lock was held")
+            released = time.perf_counter()
+            if not self.guard.release():
+                raise RuntimeError("W3: release reported the lock lost")
+            t.join()
+            self.guard, acquired = got[0]
+            out.append((acquired - released) * 1e6)
+            self.who = waiter
+        return out
 
 
-async def w3_async(a: fencelock.AsyncClient, b: fencelock.AsyncClient, reps: int) -> list[float]:
-    clients = [a, b]
-    who, guard = 0, await a.acquire("w3a", timeout=5)
-    out = []
-    for _ in range(reps):
-        waiter = 1 - who
+class AsyncHandoff:
+    def __init__(self, a: fencelock.AsyncClient, b: fencelock.AsyncClient) -> None:
+        self.clients = [a, b]
+        self.who = 0
+        self.guard: fencelock.AsyncGuard | None = None
 
-        async def wait(w: int = waiter) -> tuple[fencelock.AsyncGuard, float]:
-            g = await clients[w].acquire("w3a", timeout=30)
-            return g, time.perf_counter()
+    async def run(self, reps: int) -> list[float]:
+        if self.guard is None:
+            self.guard = await self.clients[0].acquire("w3a", timeout=TIMEOUT)
+        out = []
+        for _ in range(reps):
+            waiter = 1 - self.who
 
-        task = asyncio.ensure_future(wait())
-        await asyncio.sleep(SETTLE)
-        if task.done():
-            raise RuntimeError("W3: the waiter acquired while the lock was held")
-        released = time.perf_counter()
-        if not await guard.release():
-            raise RuntimeError("W3: release reported the lock lost")
-        guard, acquired = await task
-        out.append((acquired - released) * 1e6)
-        who = waiter
-    await guard.release()
-    return out
+            async def wait(c: fencelock.AsyncClient = self.clients[waiter]) -> tuple[fencelock.AsyncGuard, float]:
+                g = await c.acquire("w3a", timeout=TIMEOUT)
+                return g, time.perf_counter()
+
+            task = asyncio.ensure_future(wait())
+            await asyncio.sleep(SETTLE)
+            if task.done():
+                raise RuntimeError("W3: the waiter acquired while the lock was held")
+            released = time.perf_counter()
+            if not await self.guard.release():
+                raise RuntimeError("W3: release reported the lock lost")
+            self.guard, acquired = await task
+            out.append((acquired - released) * 1e6)
+            self.who = waiter
+        return out
 
 
 def pct(v: list[float], p: float) -> float:
@@ -121,120 +169,185 @@ def pct(v: list[float], p: float) -> float:
     return s[round((len(s) - 1) * p)]
 
 
-def rust_figures(url: str, only: str, quick: bool) -> tuple[float | None, float | None, str]:
-    """(W1 us per cycle, W3 p50 us, raw output) from the Rust bench's workloads `only`
-    ("W1", "W3"), run against `url`."""
-    root = Path(__file__).resolve().parents[2]
-    cmd = ["cargo", "run", "--quiet", "--release", "-p", "fencelock-bench", "--",
-           "--only", only, "--url", url] + (["--quick"] if quick else [])
-    try:
-        out = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=1200)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        return None, None, f"rust bench did not run: {e}"
-    text = out.stdout + out.stderr
-    w1 = re.search(r"W1: ([\d.]+) us per acquire\+release", text)
-    w3 = re.search(r"\| W3 handoff\s*\| p50 (\d+) us", text)
-    return (
-        float(w1.group(1)) if w1 else None,
-        float(w3.group(1)) if w3 else None,
-        text,
-    )
+class Loop:
+    """An asyncio event loop kept across rounds (its clients stay connected)."""
+
+    def __init__(self, factory: Callable[[], asyncio.AbstractEventLoop]) -> None:
+        self.loop = factory()
+
+    def run(self, coro: Any) -> Any:
+        return self.loop.run_until_complete(coro)
+
+    def close(self) -> None:
+        self.loop.close()
 
 
-def uvloop_run() -> Callable[[Coroutine[Any, Any, T]], T] | None:
-    if importlib.util.find_spec("uvloop") is None:
-        return None
-    import uvloop
+def measure(url: str, rounds: int, secs: float, reps: int) -> dict[str, Any]:
+    ns = "fencelock_pybench_" + uuid.uuid4().hex[:8]
+    loops = {"Python asyncio": Loop(asyncio.new_event_loop)}
+    if importlib.util.find_spec("uvloop") is not None:
+        import uvloop
 
-    return uvloop.run
+        loops["asyncio+uvloop"] = Loop(uvloop.new_event_loop)
+    sync_a = fencelock.connect(url, namespace=ns)
+    sync_b = fencelock.connect(url, namespace=ns)
+    aclients = {
+        name: [lp.run(fencelock.connect_async(url, namespace=ns)) for _ in range(2)]
+        for name, lp in loops.items()
+    }
+    _native._bench_core_open(url, ns)
+    aio = loops["Python asyncio"]
+    a1, a2 = aclients["Python asyncio"]
+    w2_key = f"w2-{uuid.uuid4().hex[:8]}"
+    sync_handoff = SyncHandoff(sync_a, sync_b)
+    async_handoff = AsyncHandoff(a1, a2)
+    w2_done = [0]
+    core_w2_done = [0]
+
+    def core(workload: str, amount: float) -> Any:
+        r = _native._bench_core_round(workload, amount)
+        if workload == "W1":
+            return r[1] * 1e3 / r[0]
+        if workload == "W2":
+            core_w2_done[0] += int(sum(r[1:]))
+            return sum(r[1:]) / (r[0] / 1e3)
+        if workload == "W3":
+            return [x * 1e3 for x in r]
+        return r[0] / (r[1] / 1e3)
+
+    def w2(seconds: float) -> float:
+        n, rate = aio.run(w2_async([a1, a2], w2_key, seconds))
+        w2_done[0] += n
+        return float(rate)
+
+    # name -> (client -> one round's figure): W1 us/cycle, W2/W4 per second, W3 latencies (us)
+    work: dict[str, dict[str, Callable[[], Any]]] = {
+        "W1": {
+            "Rust core": lambda: core("W1", secs),
+            "Python sync": lambda: w1_sync(sync_a, secs),
+            **{n: (lambda lp=lp, c=aclients[n][0]: lp.run(w1_async(c, secs))) for n, lp in loops.items()},
+        },
+        "W2": {"Rust core": lambda: core("W2", secs), "Python asyncio": lambda: w2(secs)},
+        "W3": {
+            "Rust core": lambda: core("W3", reps),
+            "Python sync": lambda: sync_handoff.run(reps),
+            "Python asyncio": lambda: aio.run(async_handoff.run(reps)),
+        },
+        "W4": {"Rust core": lambda: core("W4", secs), "Python asyncio": lambda: aio.run(w4_async(a1, secs))},
+    }
+    # Warm-up: connections, buckets, change feeds.
+    for wl, clients in work.items():
+        for name, fn in clients.items():
+            if wl == "W3" and name == "Rust core":
+                core("W3", 6)
+            else:
+                fn()
+    results: dict[str, dict[str, list[Any]]] = {}
+    for wl, clients in work.items():
+        names = list(clients)
+        results[wl] = {n: [] for n in names}
+        for r in range(rounds):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                results[wl][name].append(clients[name]())
+    sync_handoff.guard.release()
+    if async_handoff.guard is not None:
+        aio.run(async_handoff.guard.release())
+    w2_final = aio.run(a1.get(w2_key)).state
+    core_final = _native._bench_core_close()
+    for name, lp in loops.items():
+        for c in aclients[name]:
+            lp.run(c.close())
+        lp.close()
+    sync_a.close()
+    sync_b.close()
+    if w2_final != w2_done[0] or core_final != core_w2_done[0]:
+        raise RuntimeError(
+            f"W2: counters not exact: Python key {w2_final} after {w2_done[0]} increments, "
+            f"core key {core_final} after {core_w2_done[0]}"
+        )
+    return {"results": results, "w2": (w2_final, core_final)}
+
+
+TARGETS = {  # workload: (what, unit, lower is better, target)
+    "W1": ("W1 uncontended cycle", "us/cycle", True, 1.3),
+    "W2": ("W2 contended with_lock 2x8", "incr/s", False, 0.85),
+    "W3": ("W3 handoff p50", "us", True, 1.2),
+    "W4": ("W4 64 parallel keys", "cycles/s", False, 0.85),
+}
+# Clients each target is for (issue 18): asyncio for all, sync for W1 and W3.
+TARGETED = {"Python sync", "Python asyncio"}
+
+
+def report(backend: str, url: str, m: dict[str, Any], rounds: int, secs: float, reps: int) -> tuple[int, int]:
+    fmt = lambda x: f"{x:.0f}" if x >= 100 else f"{x:.1f}"  # noqa: E731
+    print(f"\n### {backend} ({url}): {rounds} interleaved rounds of {secs:g} s (W3: {reps} handoffs per round)")
+    print("| workload | client | median | vs core per round: median (min-max) | target | result |")
+    print("|---|---|---|---|---|---|")
+    met = total = 0
+    for wl, per in m["results"].items():
+        what, unit, lower, target = TARGETS[wl]
+        core = per["Rust core"]
+        fig = (lambda x: pct(x, 0.5)) if wl == "W3" else (lambda x: x)
+        core_figs = [fig(x) for x in core]
+        print(f"| {what} | Rust core | {fmt(statistics.median(core_figs))} {unit} | 1.00x | | |")
+        for name, runs in per.items():
+            if name == "Rust core":
+                continue
+            figs = [fig(x) for x in runs]
+            ratios = [f / c for f, c in zip(figs, core_figs)]
+            r = statistics.median(ratios)
+            aimed = name in TARGETED
+            ok = (r <= target) if lower else (r >= target)
+            if aimed:
+                met += ok
+                total += 1
+            verdict = ("pass" if ok else "MISS") if aimed else "(info)"
+            print(f"| {what} | {name} | {fmt(statistics.median(figs))} {unit} | {r:.2f}x "
+                  f"({min(ratios):.2f}-{max(ratios):.2f}) | {'<=' if lower else '>='} {target}x | {verdict} |")
+        if wl == "W3":
+            p99 = ", ".join(f"{n} {fmt(pct([x for run in runs for x in run], 0.99))}" for n, runs in per.items())
+            print(f"| W3 p99 over all rounds (us) | {p99} | | | | |")
+    print(f"W2 counters exact: Python key {m['w2'][0]}, core key {m['w2'][1]}")
+    return met, total
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}"
 
 
 def main() -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--backend", default="all", choices=["nats", "redis", "all"])
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--w3-reps", type=int, default=20)
+    ap.add_argument("--quick", action="store_true", help="3 rounds of 0.3 s, 8 handoffs")
     ap.add_argument("--url")
-    ap.add_argument("--no-rust", action="store_true", help="skip the fencelock-bench cross-check")
+    ap.add_argument("--redis-url")
     args = ap.parse_args()
-    server = None if args.url else NatsServer()
-    url = args.url or server.url  # type: ignore[union-attr]
-    ns = "fencelock_pybench_" + uuid.uuid4().hex[:8]
-    blocks, secs, w3_rounds, reps = (3, 0.5, 2, 20) if args.quick else (8, 1.0, 5, 60)
-    uv = uvloop_run()
-
-    async def async_w1() -> float:
-        async with await fencelock.connect_async(url, namespace=ns) as a:
-            await w1_async(a, 0.2)  # warm-up: connection and bucket
-            return await w1_async(a, secs)
-
-    w1_clients: dict[str, Callable[[], float]] = {
-        "Rust core": lambda: _native._bench_core_w1(url, ns, secs),
-        "Python sync": lambda: w1_sync(sync_client, secs),
-        "Python asyncio": lambda: asyncio.run(async_w1()),
-    }
-    if uv is not None:  # the same workload on libuv's loop
-        w1_clients["asyncio+uvloop"] = lambda: uv(async_w1())
-    # W1 runs in blocks of one round per client, in an order rotating per block, all in this
-    # process against one server. The machine may be shared and its speed drift by 20 % within
-    # minutes: short interleaved rounds give every client the same conditions.
-    w1: dict[str, list[float]] = {name: [] for name in w1_clients}
-    rust_text = "skipped (--no-rust)"
-    bin_w1 = bin_w3 = None
-    try:
-        if not args.no_rust:
-            bin_w1, _, rust_text = rust_figures(url, "W1", args.quick)
-            _, bin_w3, _ = rust_figures(url, "W3", args.quick)
-        with fencelock.connect(url, namespace=ns) as sync_client:
-            w1_sync(sync_client, 0.3)  # warm-up
-            for b in range(blocks):
-                names = list(w1_clients)
-                for name in names[b % len(names):] + names[: b % len(names)]:
-                    w1[name].append(w1_clients[name]())
-        with fencelock.connect(url, namespace=ns) as a, fencelock.connect(url, namespace=ns) as b2:
-            w3_sync(a, b2, 6)
-            sync_w3 = [x for _ in range(w3_rounds) for x in w3_sync(a, b2, reps // w3_rounds)]
-
-        async def run_w3() -> list[float]:
-            async with await fencelock.connect_async(url, namespace=ns) as a2, \
-                    await fencelock.connect_async(url, namespace=ns) as b3:
-                await w3_async(a2, b3, 6)
-                return [x for _ in range(w3_rounds)
-                        for x in await w3_async(a2, b3, reps // w3_rounds)]
-
-        w3 = {"Python sync": sync_w3, "Python asyncio": asyncio.run(run_w3())}
-        if uv is not None:
-            w3["asyncio+uvloop"] = uv(run_w3())
-    finally:
-        if server:
-            server.stop()
-
-    core = w1["Rust core"]
-    core_med = statistics.median(core)
-    for name, figs in w1.items():
-        print(f"{name} W1 us/cycle per block: {[round(f, 1) for f in figs]}")
-    print(f"fencelock Python bench{' --quick' if args.quick else ''}: nats at {url}, "
-          f"{blocks} blocks of {secs:g} s per client")
-    print("W1 target: Python latency <= 1.3x the core's. 'vs core': median over the blocks "
-          "against the core's; 'per block': median and range of the ratios within a block.")
-    print("| client         | W1 us/cycle | vs core | per block           | W3 p50 us | W3 p99 us |")
-    print("|----------------|-------------|---------|---------------------|-----------|-----------|")
-    r3 = f"{bin_w3:.0f}" if bin_w3 is not None else "n/a"
-    print(f"| {'Rust core':<14} | {core_med:>11.1f} | {'1.00x':>7} | {'':19} | {r3:>9} | "
-          f"{'-':>9} |")
-    for name, figs in w1.items():
-        if name == "Rust core":
-            continue
-        med = statistics.median(figs)
-        per = [f / c for f, c in zip(figs, core)]
-        spread = f"{statistics.median(per):.2f} ({min(per):.2f}-{max(per):.2f})"
-        p50, p99 = pct(w3[name], 0.5), pct(w3[name], 0.99)
-        print(f"| {name:<14} | {med:>11.1f} | {med / core_med:>6.2f}x | {spread:>19} | "
-              f"{p50:>9.0f} | {p99:>9.0f} |")
-    if not args.no_rust:
-        b1 = f"{bin_w1:.1f} us" if bin_w1 is not None else "n/a"
-        print(f"Cross-check, fencelock-bench in its own process before the blocks: W1 {b1} per "
-              f"cycle; its W3 p50 is the core's W3 above.")
-        if bin_w1 is None:
-            print("Rust bench output:\n" + rust_text[-2000:])
+    rounds, secs, reps = (3, 0.3, 8) if args.quick else (args.rounds, args.seconds, args.w3_reps)
+    backends = ["nats", "redis"] if args.backend == "all" else [args.backend]
+    print(f"fencelock Python bench: Python {sys.version.split()[0]}; {load()} at start")
+    met = total = 0
+    for backend in backends:
+        server: Any = None
+        if backend == "nats":
+            server = None if args.url else NatsServer()
+            url = args.url or server.url
+        else:
+            if not args.redis_url and redis_binary() is None and not shutil.which("redis-server"):
+                print("\n### redis: skipped (no redis-server)")
+                continue
+            server = None if args.redis_url else RedisServer()
+            url = args.redis_url or server.url
+        try:
+            m = measure(url, rounds, secs, reps)
+        finally:
+            if server is not None:
+                server.stop()
+        got = report(backend, url, m, rounds, secs, reps)
+        met, total = met + got[0], total + got[1]
+    print(f"\n{met} of {total} targeted figures reach their targets; {load()} at end")
     return 0
 
 

@@ -1,64 +1,52 @@
-//! The Rust core's W1, run from inside the Python process for `bench/bench.py`.
-//!
-//! `fencelock-bench` measures W1 as a caller thread blocking on a multi-thread tokio runtime
-//! where the client's connection lives; this does the same, so the Python benchmark can
-//! interleave short core and Python rounds in one process against one server. On a shared
-//! machine whose speed drifts by 20 % over minutes, that is what makes their ratio repeatable.
-//! Not part of the API.
+//! The Rust core's W1-W4 rounds inside the Python process, for `bench/bench.py`: core and
+//! Python rounds interleave against one server, so a shared machine's drifting speed hits both
+//! alike. Each call blocks the calling thread (GIL released) on the core runtime for one round,
+//! as `fencelock-bench` blocks its main thread. Not part of the API.
 
+use fencelock::bench_loops::Rounds;
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
 
-const KEYS: usize = 64;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// The open session of `_bench_core_open` (one at a time).
+static ROUNDS: Mutex<Option<Rounds>> = Mutex::new(None);
 
-/// Microseconds per acquire + release over `seconds` (after a short warm-up): one client of
-/// `namespace` at `url`, sequential, keys rotating over 64 names.
+fn failed(e: impl std::fmt::Display) -> PyErr {
+    PyRuntimeError::new_err(format!("core bench: {e}"))
+}
+
+/// Connects the core's clients of `namespace` at `url`.
 #[pyfunction]
-pub fn _bench_core_w1(
-    py: Python<'_>,
-    url: String,
-    namespace: String,
-    seconds: f64,
-) -> PyResult<f64> {
-    let run = Duration::try_from_secs_f64(seconds)
-        .map_err(|e| PyRuntimeError::new_err(format!("seconds: {e}")))?;
-    py.detach(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| PyRuntimeError::new_err(format!("bench runtime: {e}")))?;
-        rt.block_on(async move {
-            let client = fencelock::Client::builder(&url)
-                .namespace(&namespace)
-                .label("python bench: core W1")
-                .connect()
-                .await
-                .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-            let keys: Vec<String> = (0..KEYS).map(|i| format!("core-w1-{i}")).collect();
-            let cycles = |d: Duration| {
-                let (client, keys) = (&client, &keys);
-                async move {
-                    let start = Instant::now();
-                    let mut n = 0usize;
-                    while start.elapsed() < d {
-                        let g = client
-                            .acquire(&keys[n % KEYS], Some(ACQUIRE_TIMEOUT))
-                            .await
-                            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-                        g.release(None)
-                            .await
-                            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-                        n += 1;
-                    }
-                    Ok::<f64, PyErr>(start.elapsed().as_secs_f64() * 1e6 / n.max(1) as f64)
-                }
-            };
-            cycles(Duration::from_millis(200)).await?;
-            let us = cycles(run).await;
-            client.close().await;
-            us
+pub fn _bench_core_open(py: Python<'_>, url: String, namespace: String) -> PyResult<()> {
+    let r = py
+        .detach(|| fencelock::runtime::block_on(Rounds::open(&url, &namespace)))
+        .map_err(failed)?;
+    *ROUNDS.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    Ok(())
+}
+
+/// One round of `workload` ("W1".."W4"): W1/W4 [cycles, ms]; W2 [ms, increments per task...];
+/// W3 each handoff's latency in ms (`amount` handoffs; else `amount` seconds).
+#[pyfunction]
+pub fn _bench_core_round(py: Python<'_>, workload: String, amount: f64) -> PyResult<Vec<f64>> {
+    py.detach(|| {
+        let mut slot = ROUNDS.lock().unwrap_or_else(|p| p.into_inner());
+        let r = slot.as_mut().ok_or_else(|| failed("not open"))?;
+        fencelock::runtime::block_on(r.round(&workload, amount)).map_err(failed)
+    })
+}
+
+/// W2's counter, then closes the core's clients.
+#[pyfunction]
+pub fn _bench_core_close(py: Python<'_>) -> PyResult<u64> {
+    let r = ROUNDS.lock().unwrap_or_else(|p| p.into_inner()).take();
+    let r = r.ok_or_else(|| failed("not open"))?;
+    py.detach(|| {
+        fencelock::runtime::block_on(async move {
+            let n = r.w2_counter().await;
+            let closed = r.close().await;
+            closed.and(n)
         })
     })
+    .map_err(failed)
 }

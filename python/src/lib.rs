@@ -76,7 +76,9 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(reset_log_cache, m)?)?;
     m.add_function(wrap_pyfunction!(_after_fork_in_child, m)?)?;
     m.add_function(wrap_pyfunction!(runtime::_at_exit, m)?)?;
-    m.add_function(wrap_pyfunction!(bench_core::_bench_core_w1, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_core::_bench_core_open, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_core::_bench_core_round, m)?)?;
+    m.add_function(wrap_pyfunction!(bench_core::_bench_core_close, m)?)?;
     m.add_class::<client::NativeClient>()?;
     m.add_class::<guard::NativeGuard>()?;
     m.add_class::<leadership::NativeLeadership>()?;

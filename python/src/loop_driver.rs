@@ -8,6 +8,8 @@
 //! as a task on the core runtime and posting the result with `call_soon_threadsafe`, this saves
 //! the wake-up that starts the task and a GIL hand-off on a core thread per operation
 //! (target: Python W1 <= 1.3x the core's, docs/ARCHITECTURE.md). Wakers never take the GIL.
+//! With many operations in flight on one loop, `LoopTasks` runs new ones on the core runtime
+//! (its `INLINE_LIMIT`) and only their outcomes come back through the descriptor.
 //!
 //! Loops without `add_reader` (Windows' proactor loop) keep the task-based path in
 //! `runtime.rs`.

@@ -138,7 +138,10 @@ async def test_a_failing_done_callback_goes_to_the_loop_handler(
     reports: list[dict[str, Any]] = []
     loop.set_exception_handler(lambda _loop, ctx: reports.append(ctx))
     try:
-        fut = native(nclient).get_async("f6")
+        # On a held key, so the operation is still pending when the callbacks are added (a free
+        # key's answer can complete it first under load; its callbacks then run via call_soon).
+        holder = await nclient.acquire("f6", timeout=5)
+        fut = native(nclient).acquire_async("f6", 5.0, None, None, None)
 
         def boom(_: Any) -> None:
             raise RuntimeError("callback failed")
@@ -146,7 +149,9 @@ async def test_a_failing_done_callback_goes_to_the_loop_handler(
         seen: list[Any] = []
         fut.add_done_callback(boom)
         fut.add_done_callback(seen.append)
-        await fut  # this task resumes too
+        await holder.release()
+        guard = await fut  # this task resumes too
+        assert await native(nclient).release_async(guard) is True
         await asyncio.sleep(0)
         assert seen == [fut]
         assert len(reports) == 1

@@ -7,6 +7,12 @@
 //! right away, and the waker only asks the loop, through the loop's own wake-up primitive, to
 //! poll again. The connection still lives on the core runtime; only the operation's state
 //! machine runs on the loop thread, inside the core runtime's context so timers and spawns work.
+//!
+//! That suits a few operations at a time (one loop awaiting lock after lock, a waiter and a
+//! holder). With many in flight (64 tasks cycling locks on distinct keys) the loop thread alone
+//! would poll every operation's state machine and become the bottleneck while the core's
+//! threads idle: from [`INLINE_LIMIT`] pending tasks on, a new operation runs as a task on the
+//! core runtime and only its outcome comes back through the loop.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -17,6 +23,11 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 
 type BoxFuture<O> = Pin<Box<dyn Future<Output = O> + Send>>;
+
+/// Pending tasks from which a new one runs on the core runtime rather than on the loop thread.
+/// Below it (a sequential loop, a handoff's waiter and holder) the loop thread's own polls save
+/// a thread wake-up per operation; above it the loop thread would be the one busy thread.
+pub const INLINE_LIMIT: usize = 4;
 
 /// Identifies a pending task, for [`LoopTasks::cancel`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,6 +102,29 @@ impl<O, C> LoopTasks<O, C> {
     /// Polls `future` once now. Its output comes back at once when it is ready, else the task
     /// is kept and its id returned; its output will come out of a later `run_woken`.
     pub fn start<F>(&self, future: F, context: C) -> Result<(O, C), TaskId>
+    where
+        F: Future<Output = O> + Send + 'static,
+        O: Send + 'static,
+    {
+        if self.pending() >= INLINE_LIMIT {
+            // Aborted when dropped: `cancel` still cancels the operation.
+            let task = super::AbortOnDrop(self.runtime.spawn(future));
+            return self.start_inline(
+                async move {
+                    match task.await {
+                        Ok(out) => out,
+                        // Never aborted while awaited, so this is a panic: pass it on.
+                        Err(e) => std::panic::resume_unwind(e.into_panic()),
+                    }
+                },
+                context,
+            );
+        }
+        self.start_inline(future, context)
+    }
+
+    /// [`start`](Self::start) polling `future` on the loop thread whatever is pending.
+    pub fn start_inline<F>(&self, future: F, context: C) -> Result<(O, C), TaskId>
     where
         F: Future<Output = O> + Send + 'static,
     {
@@ -247,5 +281,61 @@ mod tests {
             "the future (holding the receiver) was dropped"
         );
         assert_eq!(tasks.pending(), 0);
+    }
+
+    /// Parks `INLINE_LIMIT` tasks that wait on channels; returns their senders.
+    fn fill(tasks: &LoopTasks<u32, &'static str>) -> Vec<tokio::sync::oneshot::Sender<u32>> {
+        (0..INLINE_LIMIT)
+            .map(|_| {
+                let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+                tasks
+                    .start(async move { rx.await.unwrap_or(0) }, "parked")
+                    .expect_err("nothing was sent yet");
+                tx
+            })
+            .collect()
+    }
+
+    #[test]
+    fn past_the_inline_limit_a_task_runs_on_the_core_runtime() {
+        let (tasks, nudges) = tasks();
+        let _parked = fill(&tasks);
+        let loop_thread = std::thread::current().id();
+        let mut done = Vec::new();
+        // The core thread may finish before the first poll: then it comes back at once.
+        match tasks.start(
+            async move { u32::from(std::thread::current().id() != loop_thread) },
+            "spawned",
+        ) {
+            Ok(out) => done.push(out),
+            Err(_) => {
+                nudges.recv_timeout(Duration::from_secs(5)).unwrap();
+                tasks.run_woken(|out, ctx| done.push((out, ctx)));
+            }
+        }
+        assert_eq!(done, vec![(1, "spawned")], "it ran on a core thread");
+        assert_eq!(tasks.pending(), INLINE_LIMIT);
+        // Below the limit again, a ready future still completes inline.
+        let (tasks, _n) = self::tasks();
+        assert_eq!(tasks.start(async { 3 }, "inline").ok(), Some((3, "inline")));
+    }
+
+    #[test]
+    fn cancel_aborts_a_task_running_on_the_core_runtime() {
+        let (tasks, _nudges) = tasks();
+        let _parked = fill(&tasks);
+        let (tx, rx) = tokio::sync::oneshot::channel::<u32>();
+        let id = tasks
+            .start(async move { rx.await.unwrap_or(0) }, "spawned")
+            .expect_err("nothing was sent yet");
+        assert_eq!(tasks.cancel(id), Some("spawned"));
+        let give_up = std::time::Instant::now() + Duration::from_secs(5);
+        while !tx.is_closed() {
+            assert!(
+                std::time::Instant::now() < give_up,
+                "the task was not aborted"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
