@@ -254,3 +254,47 @@ fn attend(k: &Arc<LeaseKeeper>, g: Arc<GuardShared>, now: Instant) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_lease_wakes_the_task_only_when_due_before_its_timer() {
+        let mut q = Queue::default();
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        // No timer yet: the task sleeps until notified.
+        assert!(q.insert(1, t0 + s(10), Weak::new()));
+        // The task armed its timer for the first entry; a later entry needs no wake-up.
+        assert!(!q.insert(2, t0 + s(11), Weak::new()));
+        // The first guard leaves (released): the timer stays, so the next short lock taken
+        // right after, due later, wakes nobody either.
+        q.remove(1);
+        assert!(!q.insert(3, t0 + s(10) + Duration::from_millis(1), Weak::new()));
+        // An entry due before the timer wakes the task, once.
+        assert!(q.insert(4, t0 + s(5), Weak::new()));
+        assert!(!q.insert(5, t0 + s(6), Weak::new()));
+    }
+
+    #[test]
+    fn the_timer_outlives_an_emptied_queue_only_until_it_fires() {
+        let (_tx, rx) = watch::channel(false);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let k = LeaseKeeper::new(rx, rt.handle().clone());
+        let t0 = Instant::now();
+        let timer = t0 + Duration::from_secs(10);
+        k.lock().insert(1, timer, Weak::new());
+        assert_eq!(k.due(t0).err(), Some(Some(timer)));
+        k.forget(1);
+        // Emptied: the task keeps its timer rather than needing a wake-up for the next lock.
+        assert_eq!(k.due(t0).err(), Some(Some(timer)));
+        // Once it has fired with nothing queued, the task sleeps until notified.
+        assert_eq!(k.due(timer + Duration::from_millis(1)).err(), Some(None));
+        assert!(k
+            .lock()
+            .insert(2, timer + Duration::from_secs(1), Weak::new()));
+    }
+}
