@@ -42,18 +42,28 @@ pub(crate) struct KeepState {
 struct Queue {
     by_due: BTreeMap<(Instant, u64), Weak<GuardShared>>,
     due_of: HashMap<u64, Instant>,
+    /// When the task wakes by itself next (its timer); `None` when it sleeps until notified.
+    /// The timer is kept after the queue empties, so that a short lock taken right after
+    /// another was released (one task cycling acquire and release) is usually due after it
+    /// and needs no wake-up: waking the task on every acquire cost a thread switch each.
+    armed: Option<Instant>,
 }
 
 impl Queue {
-    /// Queues (or moves) guard `id`; true when it is now the first due.
+    /// Queues (or moves) guard `id`; true when the task must be woken to look at it (it is
+    /// due before the task's timer fires).
     fn insert(&mut self, id: u64, due: Instant, guard: Weak<GuardShared>) -> bool {
         if let Some(old) = self.due_of.insert(id, due) {
             self.by_due.remove(&(old, id));
         }
         self.by_due.insert((due, id), guard);
-        self.by_due
-            .first_key_value()
-            .is_some_and(|(first, _)| *first == (due, id))
+        if self.armed.is_some_and(|t| t <= due) {
+            return false;
+        }
+        // The woken task re-arms its timer from the queue; until then, later entries need
+        // no wake-up of their own.
+        self.armed = Some(due);
+        true
     }
 
     fn remove(&mut self, id: u64) {
@@ -130,15 +140,24 @@ impl LeaseKeeper {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Removes and returns the entries due by `now`, or the time the next one is due.
+    /// Removes and returns the entries due by `now`, or the time the task should wake next:
+    /// the first entry's due time, else the timer it already had if that is still ahead
+    /// (see [`Queue::armed`]), else never (until notified).
     fn due(&self, now: Instant) -> Result<Vec<Weak<GuardShared>>, Option<Instant>> {
         let mut q = self.lock();
         let out = q.pop_due(now);
-        if out.is_empty() {
-            Err(q.by_due.first_key_value().map(|((due, _), _)| *due))
-        } else {
-            Ok(out)
+        if !out.is_empty() {
+            // Attending may queue them again; the task looks at the queue before sleeping.
+            q.armed = Some(now);
+            return Ok(out);
         }
+        let first = q.by_due.first_key_value().map(|((due, _), _)| *due);
+        let kept = q.armed.filter(|t| *t > now);
+        q.armed = match (first, kept) {
+            (Some(f), Some(k)) => Some(f.min(k)),
+            (f, k) => f.or(k),
+        };
+        Err(q.armed)
     }
 }
 
@@ -234,4 +253,48 @@ fn attend(k: &Arc<LeaseKeeper>, g: Arc<GuardShared>, now: Instant) {
             keeper.schedule(due, &g);
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_lease_wakes_the_task_only_when_due_before_its_timer() {
+        let mut q = Queue::default();
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        // No timer yet: the task sleeps until notified.
+        assert!(q.insert(1, t0 + s(10), Weak::new()));
+        // The task armed its timer for the first entry; a later entry needs no wake-up.
+        assert!(!q.insert(2, t0 + s(11), Weak::new()));
+        // The first guard leaves (released): the timer stays, so the next short lock taken
+        // right after, due later, wakes nobody either.
+        q.remove(1);
+        assert!(!q.insert(3, t0 + s(10) + Duration::from_millis(1), Weak::new()));
+        // An entry due before the timer wakes the task, once.
+        assert!(q.insert(4, t0 + s(5), Weak::new()));
+        assert!(!q.insert(5, t0 + s(6), Weak::new()));
+    }
+
+    #[test]
+    fn the_timer_outlives_an_emptied_queue_only_until_it_fires() {
+        let (_tx, rx) = watch::channel(false);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let k = LeaseKeeper::new(rx, rt.handle().clone());
+        let t0 = Instant::now();
+        let timer = t0 + Duration::from_secs(10);
+        k.lock().insert(1, timer, Weak::new());
+        assert_eq!(k.due(t0).err(), Some(Some(timer)));
+        k.forget(1);
+        // Emptied: the task keeps its timer rather than needing a wake-up for the next lock.
+        assert_eq!(k.due(t0).err(), Some(Some(timer)));
+        // Once it has fired with nothing queued, the task sleeps until notified.
+        assert_eq!(k.due(timer + Duration::from_millis(1)).err(), Some(None));
+        assert!(k
+            .lock()
+            .insert(2, timer + Duration::from_secs(1), Weak::new()));
+    }
 }

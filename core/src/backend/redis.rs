@@ -172,6 +172,33 @@ impl RedisBackend {
         Error::backend(&self.server, op, Some(key.as_str()), e)
     }
 
+    /// The `EVALSHA` of `script` over `keys`, with the channel and user key before `args`.
+    /// Built straight into one command buffer: redis-rs's `ScriptInvocation` copies every
+    /// argument into a vector of its own first, an allocation per argument on the hot path.
+    fn eval_cmd(
+        &self,
+        key: &Key,
+        script: &redis::Script,
+        keys: &Keys,
+        args: &[&[u8]],
+    ) -> redis::Cmd {
+        let len = keys.lock.len() * 3 + self.channel.len() + key.as_str().len() + 64;
+        let len = args.iter().fold(len, |n, a| n + a.len() + 16);
+        let mut cmd = redis::Cmd::with_capacity(10 + args.len(), len);
+        cmd.arg("EVALSHA")
+            .arg(script.get_hash())
+            .arg(3)
+            .arg(&keys.lock)
+            .arg(&keys.meta)
+            .arg(&keys.state)
+            .arg(self.channel.as_bytes())
+            .arg(key.as_str().as_bytes());
+        for a in args {
+            cmd.arg(*a);
+        }
+        cmd
+    }
+
     /// Runs a script, then `WAIT`s for replicas in the same round trip when configured.
     async fn run(
         &self,
@@ -181,30 +208,37 @@ impl RedisBackend {
         keys: &Keys,
         args: &[&[u8]],
     ) -> Result<Value> {
-        let mut inv = script.prepare_invoke();
-        inv.key(&keys.lock).key(&keys.meta).key(&keys.state);
-        inv.arg(self.channel.as_bytes())
-            .arg(key.as_str().as_bytes());
-        for a in args {
-            inv.arg(*a);
-        }
+        let cmd = self.eval_cmd(key, script, keys, args);
         let mut conn = self.conn.clone();
         let Some(n) = self.replication else {
-            return inv
-                .invoke_async(&mut conn)
-                .await
-                .map_err(|e| self.err(op, key, e));
+            let first: RedisResult<Value> = cmd.query_async(&mut conn).await;
+            return match first {
+                Err(e) if is_no_script(&e) => {
+                    // A restarted or failed-over server forgot its scripts: load, then ask again.
+                    script
+                        .prepare_invoke()
+                        .load_async(&mut conn)
+                        .await
+                        .map_err(|e| self.err(op, key, e))?;
+                    cmd.query_async(&mut conn)
+                        .await
+                        .map_err(|e| self.err(op, key, e))
+                }
+                other => other.map_err(|e| self.err(op, key, e)),
+            };
         };
         // EVALSHA and WAIT pipelined: one round trip. Load the script first if needed.
         let mut pipe = redis::pipe();
-        pipe.invoke_script(&inv)
+        pipe.add_command(cmd)
             .cmd("WAIT")
             .arg(n)
             .arg(self.replication_timeout_ms);
         let res: RedisResult<(Value, usize)> = pipe.query_async(&mut conn).await;
         let (value, acked) = match res {
-            Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-                inv.load_async(&mut conn)
+            Err(e) if is_no_script(&e) => {
+                script
+                    .prepare_invoke()
+                    .load_async(&mut conn)
                     .await
                     .map_err(|e| self.err(op, key, e))?;
                 pipe.query_async(&mut conn)
@@ -260,7 +294,7 @@ impl RedisBackend {
         call: String,
     ) -> Result<Cas<u64>> {
         let keys = self.keys(key);
-        let id = held.lock_id.to_string();
+        let id = id_hex(&held.lock_id);
         let (has, bytes) = state_args(&state, held);
         let lease_ms = held.lease.as_millis().to_string();
         let v = self
@@ -270,7 +304,7 @@ impl RedisBackend {
                 &scripts::PUT,
                 &keys,
                 &[
-                    id.as_bytes(),
+                    &id,
                     has,
                     bytes,
                     &self.hold_arg(held.lease),
@@ -305,7 +339,7 @@ impl RedisBackend {
         call: String,
     ) -> Result<Cas<Snapshot>> {
         let keys = self.keys(key);
-        let id = held.lock_id.to_string();
+        let id = id_hex(&held.lock_id);
         let (has, bytes) = state_args(&state, held);
         let token = held.token.to_string();
         let v = self
@@ -315,7 +349,7 @@ impl RedisBackend {
                 &scripts::RELEASE,
                 &keys,
                 &[
-                    id.as_bytes(),
+                    &id,
                     has,
                     bytes,
                     &self.expiry_arg(),
@@ -357,6 +391,22 @@ impl RedisBackend {
 }
 
 type RedisResult<T> = redis::RedisResult<T>;
+
+fn is_no_script(e: &redis::RedisError) -> bool {
+    e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript)
+}
+
+/// A lock id as the 32 lower-case hex digits the scripts compare, without the formatter
+/// machinery of `Display` (one `write!` per byte) on every acquire, put and release.
+fn id_hex(id: &LockId) -> [u8; 32] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 32];
+    for (i, b) in id.0.iter().enumerate() {
+        out[2 * i] = HEX[usize::from(b >> 4)];
+        out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+    }
+    out
+}
 
 fn as_u64(v: &Value) -> Option<u64> {
     match v {
@@ -471,15 +521,10 @@ impl Backend for RedisBackend {
         // Redis expires leases itself, so "still free" is checked by the script, not by revision.
         check_label(key, &hold.label)?;
         let keys = self.keys(key);
-        let id = hold.lock_id.to_string();
+        let id = id_hex(&hold.lock_id);
         let lease_ms = hold.lease.as_millis().to_string();
         let hold_ms = self.hold_arg(hold.lease);
-        let args: [&[u8]; 4] = [
-            id.as_bytes(),
-            lease_ms.as_bytes(),
-            hold.label.as_bytes(),
-            &hold_ms,
-        ];
+        let args: [&[u8]; 4] = [&id, lease_ms.as_bytes(), hold.label.as_bytes(), &hold_ms];
         // The script is idempotent per lock id, so a lost reply is asked again instead of
         // leaving an orphan lock that only its lease would free.
         let v = self
@@ -499,7 +544,7 @@ impl Backend for RedisBackend {
 
     async fn refresh(&self, key: &Key, held: &Held) -> Result<Cas<u64>> {
         let keys = self.keys(key);
-        let id = held.lock_id.to_string();
+        let id = id_hex(&held.lock_id);
         let lease_ms = held.lease.as_millis().to_string();
         let v = self
             .run(
@@ -507,11 +552,7 @@ impl Backend for RedisBackend {
                 key,
                 &scripts::REFRESH,
                 &keys,
-                &[
-                    id.as_bytes(),
-                    lease_ms.as_bytes(),
-                    &self.hold_arg(held.lease),
-                ],
+                &[&id, lease_ms.as_bytes(), &self.hold_arg(held.lease)],
             )
             .await?;
         Ok(as_u64(&v)
@@ -722,6 +763,13 @@ mod tests {
         assert_eq!(h.lease, Duration::from_millis(1500));
         assert_eq!(h.label, "host:42");
         assert!(decode_holder(b"garbage").is_none());
+    }
+
+    #[test]
+    fn lock_ids_are_written_as_their_display_form() {
+        for id in [LockId([0; 16]), LockId([0xff; 16]), LockId::random()] {
+            assert_eq!(id_hex(&id).as_slice(), id.to_string().as_bytes());
+        }
     }
 
     #[test]

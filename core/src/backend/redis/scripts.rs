@@ -25,26 +25,51 @@ return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1]),
     )
 });
 
-/// State handling shared by the write scripts. `hold` is the state's expiry while the lock is
-/// held (the larger of object expiry and lease, so it cannot lapse between renewals; '0' when
-/// state keys do not expire). A state key without expiry is never given one by `keep_state`.
-const STATE_FNS: &str = r"
-local function keep_state(ms)
-  if ms ~= '0' and redis.call('PTTL', KEYS[3]) >= 0 then redis.call('PEXPIRE', KEYS[3], ms) end
-end
-local function write_state(mode, value, ms)
-  if mode == '1' then
-    if ms ~= '0' then redis.call('SET', KEYS[3], value, 'PX', ms)
-    else redis.call('SET', KEYS[3], value) end
-  elseif mode == '0' then
-    redis.call('DEL', KEYS[3])
-  else
-    keep_state(ms)
-  end
-end
-";
+/// Gives an expiring state `ARGV[i]` ms more life, unless that is '0' (state keys do not
+/// expire) or the state has no expiry (written by a client without object expiry, which is
+/// never given one here). Inlined into each script rather than defined as a Lua function:
+/// a function definition is a closure created on every run of the script.
+macro_rules! keep_state {
+    ($ms:literal) => {
+        concat!(
+            "if ",
+            $ms,
+            " ~= '0' and redis.call('PTTL', KEYS[3]) >= 0 then redis.call('PEXPIRE', KEYS[3], ",
+            $ms,
+            ") end\n"
+        )
+    };
+}
 
-/// ARGV[3..6] = lock id, lease ms, label, state hold ms. Publishes a notice (for leader
+/// Writes (mode '1'), deletes ('0') or keeps ('2') the state, with expiry `ms` ('0': none).
+macro_rules! write_state {
+    ($mode:literal, $value:literal, $ms:literal) => {
+        concat!(
+            "if ",
+            $mode,
+            " == '1' then\n",
+            "  if ",
+            $ms,
+            " ~= '0' then redis.call('SET', KEYS[3], ",
+            $value,
+            ", 'PX', ",
+            $ms,
+            ")\n",
+            "  else redis.call('SET', KEYS[3], ",
+            $value,
+            ") end\n",
+            "elseif ",
+            $mode,
+            " == '0' then\n",
+            "  redis.call('DEL', KEYS[3])\n",
+            "else\n  ",
+            keep_state!($ms),
+            "end\n"
+        )
+    };
+}
+
+/// ARGV[3..6] = lock id, lease ms, label, state hold ms. Publishes a notice (for waiters and
 /// observers). Returns `{0}` when held, else `{1, token, rev, state}`. Idempotent: when the
 /// lock already carries this lock id, this is a repeat of an acquisition whose reply was lost
 /// (a retry, or redis-rs repeating a command after a dropped connection); it answers as the
@@ -52,43 +77,43 @@ end
 /// which is after the client's own deadline started counting. An expiring state is extended so
 /// that it outlives the new holder's lease.
 pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        r"{STATE_FNS}
-local held = redis.call('GET', KEYS[1])
-if held then
-  if string.sub(held, 1, 32) ~= ARGV[3] then return {{0}} end
-  redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  keep_state(ARGV[6])
-  local token = tonumber(string.match(held, '^[^:]*:(%d+):'))
-  return {{1, token, tonumber(redis.call('HGET', KEYS[2], 'rev')), redis.call('GET', KEYS[3])}}
-end
-local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-local token = rev
-local value = ARGV[3] .. ':' .. token .. ':' .. ARGV[4] .. ':' .. ARGV[5]
-redis.call('SET', KEYS[1], value, 'PX', ARGV[4])
-keep_state(ARGV[6])
-redis.call('PUBLISH', ARGV[1], rev .. '\nA\n' .. value .. '\n' .. ARGV[2])
-return {{1, token, rev, redis.call('GET', KEYS[3])}}
-"
+    Script::new(concat!(
+        "local held = redis.call('GET', KEYS[1])\n",
+        "if held then\n",
+        "  if string.sub(held, 1, 32) ~= ARGV[3] then return {0} end\n",
+        "  redis.call('PEXPIRE', KEYS[1], ARGV[4])\n  ",
+        keep_state!("ARGV[6]"),
+        "  local token = tonumber(string.match(held, '^[^:]*:(%d+):'))\n",
+        "  return {1, token, tonumber(redis.call('HGET', KEYS[2], 'rev')), redis.call('GET', KEYS[3])}\n",
+        "end\n",
+        "local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
+        "local value = ARGV[3] .. ':' .. rev .. ':' .. ARGV[4] .. ':' .. ARGV[5]\n",
+        "redis.call('SET', KEYS[1], value, 'PX', ARGV[4])\n",
+        keep_state!("ARGV[6]"),
+        "redis.call('PUBLISH', ARGV[1], rev .. '\\nA\\n' .. value .. '\\n' .. ARGV[2])\n",
+        "return {1, rev, rev, redis.call('GET', KEYS[3])}\n",
     ))
 });
 
 /// Returns 0 unless the lock still carries the caller's lock id (ARGV[3]); leaves the lock
 /// value in `v`.
-const IF_OURS: &str = r"
-local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end
-";
+macro_rules! if_ours {
+    () => {
+        concat!(
+            "local v = redis.call('GET', KEYS[1])\n",
+            "if not v or string.sub(v, 1, 32) ~= ARGV[3] then return 0 end\n"
+        )
+    };
+}
 
 /// ARGV[3..5] = lock id, lease ms, state hold ms. Restarts the lease and keeps an expiring
 /// state alive with it. Returns the new rev, or 0 when the lock is not ours.
 pub static REFRESH: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        r"{STATE_FNS}{IF_OURS}
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-keep_state(ARGV[5])
-return redis.call('HINCRBY', KEYS[2], 'rev', 1)
-"
+    Script::new(concat!(
+        if_ours!(),
+        "redis.call('PEXPIRE', KEYS[1], ARGV[4])\n",
+        keep_state!("ARGV[5]"),
+        "return redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
     ))
 });
 
@@ -98,22 +123,21 @@ return redis.call('HINCRBY', KEYS[2], 'rev', 1)
 /// same call; -1 for a delayed duplicate of an earlier call of this acquisition, which must not
 /// overwrite what a later call wrote.
 pub static PUT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        r"{STATE_FNS}{IF_OURS}
-local m = redis.call('HGET', KEYS[2], 'put')
-if m then
-  local id, call, rev = string.match(m, '^(%x+):(%d+):(%d+)$')
-  if id == ARGV[3] then
-    if tonumber(call) == tonumber(ARGV[8]) then return tonumber(rev) end
-    if tonumber(call) > tonumber(ARGV[8]) then return -1 end
-  end
-end
-write_state(ARGV[4], ARGV[5], ARGV[6])
-redis.call('PEXPIRE', KEYS[1], ARGV[7])
-local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-redis.call('HSET', KEYS[2], 'put', ARGV[3] .. ':' .. ARGV[8] .. ':' .. rev)
-return rev
-"
+    Script::new(concat!(
+        if_ours!(),
+        "local m = redis.call('HGET', KEYS[2], 'put')\n",
+        "if m then\n",
+        "  local id, call, rev = string.match(m, '^(%x+):(%d+):(%d+)$')\n",
+        "  if id == ARGV[3] then\n",
+        "    if tonumber(call) == tonumber(ARGV[8]) then return tonumber(rev) end\n",
+        "    if tonumber(call) > tonumber(ARGV[8]) then return -1 end\n",
+        "  end\n",
+        "end\n",
+        write_state!("ARGV[4]", "ARGV[5]", "ARGV[6]"),
+        "redis.call('PEXPIRE', KEYS[1], ARGV[7])\n",
+        "local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
+        "redis.call('HSET', KEYS[2], 'put', ARGV[3] .. ':' .. ARGV[8] .. ':' .. rev)\n",
+        "return rev\n",
     ))
 });
 
@@ -124,31 +148,30 @@ return rev
 /// repeat) gives the first run's rev; no release of this or any later acquisition since ours
 /// gives 0 (ours was never released: it lapsed or was deleted); anything else gives -1
 /// (released by another call, or by us before a later holder's release replaced the marker:
-/// the outcome is unknown).
+/// the outcome is unknown). The marker's token is the lock value's (the holder's own), read
+/// from the value rather than trusted from ARGV.
 pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(&format!(
-        r"{STATE_FNS}
-local v = redis.call('GET', KEYS[1])
-if not v or string.sub(v, 1, 32) ~= ARGV[3] then
-  local m = redis.call('HGET', KEYS[2], 'released')
-  if not m then return 0 end
-  local id, call, token, rev = string.match(m, '^(%x+):(%d+):(%d+):(%d+)$')
-  if not id then return 0 end
-  if id == ARGV[3] then
-    if tonumber(call) == tonumber(ARGV[7]) then return tonumber(rev) end
-    return -1
-  end
-  if tonumber(token) < tonumber(ARGV[8]) then return 0 end
-  return -1
-end
-write_state(ARGV[4], ARGV[5], ARGV[6])
-redis.call('DEL', KEYS[1])
-local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-local token = string.match(v, '^[^:]*:(%d+):')
-redis.call('HSET', KEYS[2], 'released', ARGV[3] .. ':' .. ARGV[7] .. ':' .. token .. ':' .. rev)
-redis.call('PUBLISH', ARGV[1], rev .. '\nR\n\n' .. ARGV[2])
-return rev
-"
+    Script::new(concat!(
+        "local v = redis.call('GET', KEYS[1])\n",
+        "if not v or string.sub(v, 1, 32) ~= ARGV[3] then\n",
+        "  local m = redis.call('HGET', KEYS[2], 'released')\n",
+        "  if not m then return 0 end\n",
+        "  local id, call, token, rev = string.match(m, '^(%x+):(%d+):(%d+):(%d+)$')\n",
+        "  if not id then return 0 end\n",
+        "  if id == ARGV[3] then\n",
+        "    if tonumber(call) == tonumber(ARGV[7]) then return tonumber(rev) end\n",
+        "    return -1\n",
+        "  end\n",
+        "  if tonumber(token) < tonumber(ARGV[8]) then return 0 end\n",
+        "  return -1\n",
+        "end\n",
+        write_state!("ARGV[4]", "ARGV[5]", "ARGV[6]"),
+        "redis.call('DEL', KEYS[1])\n",
+        "local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
+        "local token = string.match(v, '^[^:]*:(%d+):')\n",
+        "redis.call('HSET', KEYS[2], 'released', ARGV[3] .. ':' .. ARGV[7] .. ':' .. token .. ':' .. rev)\n",
+        "redis.call('PUBLISH', ARGV[1], rev .. '\\nR\\n\\n' .. ARGV[2])\n",
+        "return rev\n",
     ))
 });
 
