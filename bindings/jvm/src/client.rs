@@ -7,6 +7,7 @@ use crate::leader::{LeaderObserver, Leadership};
 use crate::options::{connect_options, lock_options, AcquireOptions, ConnectOptions};
 use crate::records::{Holder, KeyInfo};
 use crate::runtime::in_core;
+use crate::stats::Stats;
 use fencelock::Bytes;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +48,11 @@ impl Client {
         self.inner.held_count() as u64
     }
 
+    /// This client's lock statistics since it connected (counters only grow).
+    pub fn stats(&self) -> Stats {
+        self.inner.stats().into()
+    }
+
     /// True after `shutdown`.
     pub fn is_closed(&self) -> bool {
         self.inner.is_closed()
@@ -62,6 +68,14 @@ impl Client {
         let o = lock_options(timeout, options);
         let g = in_core(self.inner.acquire_with(key, &o)).await?;
         Ok(Arc::new(LockGuard::new(g)))
+    }
+
+    /// `acquire` without options, the timeout in nanoseconds (negative: wait forever). The
+    /// facade's path for the common call: no buffers to allocate for the timeout and options,
+    /// each of which costs the JVM a native call of its own.
+    pub async fn acquire_nanos(&self, key: String, timeout_nanos: i64) -> Result<Arc<LockGuard>> {
+        let timeout = u64::try_from(timeout_nanos).ok().map(Duration::from_nanos);
+        self.acquire(key, timeout, None).await
     }
 
     /// Acquires `key` if it is free now; `null` when someone holds it.

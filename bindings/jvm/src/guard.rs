@@ -103,6 +103,25 @@ impl LockGuard {
         Ok(in_core(self.inner.release(state.map(Bytes::from))).await?)
     }
 
+    /// `release` keeping the current state (no argument buffer to allocate on the JVM side).
+    pub async fn release_keeping_state(&self) -> Result<bool> {
+        Ok(in_core(self.inner.release(None)).await?)
+    }
+
+    /// `release`, blocking the calling thread on the core runtime: one native call for Java's
+    /// blocking API instead of an async call's several. `InvalidArgument` on a thread that runs
+    /// async tasks.
+    pub fn release_blocking(&self, state: Option<Vec<u8>>) -> Result<bool> {
+        Ok(fencelock::runtime::try_block_on(
+            self.inner.release(state.map(Bytes::from)),
+        )??)
+    }
+
+    /// [`release_blocking`](Self::release_blocking) keeping the current state.
+    pub fn release_keeping_state_blocking(&self) -> Result<bool> {
+        Ok(fencelock::runtime::try_block_on(self.inner.release(None))??)
+    }
+
     /// Releases and clears the state.
     pub async fn release_clearing_state(&self) -> Result<bool> {
         Ok(in_core(self.inner.release_clearing_state()).await?)

@@ -13,6 +13,7 @@ mod leader;
 mod options;
 mod records;
 mod runtime;
+mod stats;
 
 pub use callbacks::{FreeAction, StateUpdate};
 pub use client::{connect, Client};
@@ -21,5 +22,6 @@ pub use guard::{GuardStatus, LockGuard, LostSignal};
 pub use leader::{LeaderObserver, Leadership};
 pub use options::{AcquireOptions, ConnectOptions};
 pub use records::{Holder, KeyInfo, LeaderChange};
+pub use stats::{version, Stats, Timing};
 
 uniffi::setup_scaffolding!();

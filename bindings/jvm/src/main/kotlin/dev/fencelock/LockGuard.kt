@@ -12,18 +12,22 @@ import dev.fencelock.ffi.LostSignal as NativeLostSignal
  * lock, and compare-and-set writes that fail with [FencelockException.Expired] once the lock is
  * lost. [close] (and so `use {}`) releases it, keeping the state.
  */
-class LockGuard internal constructor(private val native: NativeGuard) : Closeable {
+class LockGuard internal constructor(
+    private val native: NativeGuard,
     /** The key as the caller named it. */
-    val key: String = native.key()
+    val key: String,
+) : Closeable {
+    // Each property read is a native call (two, with the handle's reference count): the token is
+    // read once here, the rarely used ones on first use.
 
     /** The fencing token: greater than every earlier acquisition's token of this key. */
     val token: Long = native.token().toLong()
 
     /** This acquisition's unique id (32 hex digits). */
-    val lockId: String = native.lockId()
+    val lockId: String by lazy { native.lockId() }
 
     /** The lease of this acquisition. */
-    val lease: Duration = native.lease()
+    val lease: Duration by lazy { native.lease() }
 
     /** The state read when the lock was acquired (`null` for a new key). */
     val initialState: ByteArray? get() = native.initialState()
@@ -50,7 +54,8 @@ class LockGuard internal constructor(private val native: NativeGuard) : Closeabl
      * Releases the lock, writing [state] if given (otherwise keeping the current state).
      * Returns false when the lock had already been lost: then nothing was written.
      */
-    suspend fun release(state: ByteArray? = null): Boolean = translated { native.release(state) }
+    suspend fun release(state: ByteArray? = null): Boolean =
+        translated { if (state == null) native.releaseKeepingState() else native.release(state) }
 
     /** Releases the lock and clears its state. */
     suspend fun releaseClearingState(): Boolean = translated { native.releaseClearingState() }
@@ -76,9 +81,13 @@ class LockGuard internal constructor(private val native: NativeGuard) : Closeabl
     /** [refresh], blocking (Java). */
     fun refreshBlocking() = Bridge.blocking { refresh() }
 
-    /** [release], blocking (Java). */
+    /**
+     * [release], blocking (Java). One native call that waits on the core's runtime; an
+     * interrupt does not cut it short (a release is one round trip).
+     */
     @JvmOverloads
-    fun releaseBlocking(state: ByteArray? = null): Boolean = Bridge.blocking { release(state) }
+    fun releaseBlocking(state: ByteArray? = null): Boolean =
+        translated { if (state == null) native.releaseKeepingStateBlocking() else native.releaseBlocking(state) }
 
     /** [release] as a future (Java). */
     @JvmOverloads

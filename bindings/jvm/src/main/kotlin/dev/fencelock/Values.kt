@@ -4,6 +4,8 @@ import java.time.Duration
 import dev.fencelock.ffi.GuardStatus as NativeStatus
 import dev.fencelock.ffi.Holder as NativeHolder
 import dev.fencelock.ffi.KeyInfo as NativeKeyInfo
+import dev.fencelock.ffi.Stats as NativeStats
+import dev.fencelock.ffi.Timing as NativeTiming
 
 /** The holder of a lock as recorded in the store. */
 data class Holder(
@@ -40,6 +42,41 @@ enum class GuardStatus {
     /** Released by its holder (or by closing the client). */
     RELEASED,
 }
+
+/** Count, total and maximum of one kind of duration (mean = [total] / [count]). */
+data class Timing(val count: Long, val total: Duration, val max: Duration)
+
+/**
+ * A snapshot of one client's lock statistics since it connected ([Client.stats]), the same
+ * counters as every binding's. Counters only grow: a scraper computes rates from differences.
+ */
+data class Stats(
+    /** Locks acquired (acquire, tryAcquire, withLock, campaign, ...). */
+    val acquisitions: Long,
+    /** tryAcquire calls that found the lock held. */
+    val tryMisses: Long,
+    /** Acquisitions (and waits) that gave up at their timeout. */
+    val timeouts: Long,
+    /** From calling acquire to holding the lock, for successful acquisitions. */
+    val wait: Timing,
+    /** From acquiring to releasing or losing, per lock. */
+    val hold: Timing,
+    /** Leases renewed by the lease keeper or [LockGuard.refresh]. */
+    val renewals: Long,
+    /** Renewals that failed (retried until the lease runs out). */
+    val renewalFailures: Long,
+    /** Locks lost: lease lapsed, renewal refused, or broken by someone else. */
+    val locksLost: Long,
+    /** Operations that failed with a backend (server, network) error. */
+    val backendErrors: Long,
+)
+
+internal fun NativeTiming.toPublic() = Timing(count.toLong(), total, max)
+
+internal fun NativeStats.toPublic() = Stats(
+    acquisitions.toLong(), tryMisses.toLong(), timeouts.toLong(), wait.toPublic(), hold.toPublic(),
+    renewals.toLong(), renewalFailures.toLong(), locksLost.toLong(), backendErrors.toLong(),
+)
 
 internal fun NativeHolder.toPublic() = Holder(lockId, token.toLong(), lease, label)
 

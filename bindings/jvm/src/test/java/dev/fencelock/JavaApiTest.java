@@ -75,6 +75,12 @@ class JavaApiTest {
         assertEquals(l.getTerm(), c.leaderBlocking("election").getToken());
       }
       assertNull(c.leaderBlocking("election"));
+      Stats stats = c.getStats();
+      assertEquals(4, stats.getAcquisitions()); // acquireBlocking, acquireAsync, doIfFree, campaign
+      assertEquals(1, stats.getTryMisses());
+      assertEquals(1, stats.getTimeouts());
+      assertEquals(stats.getAcquisitions(), stats.getWait().getCount());
+      assertFalse(Fencelock.version().isEmpty());
     }
   }
 }

@@ -728,13 +728,25 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_fencelock_jvm_checksum_func_bench_core_w1(
     ): Int
+    external fun uniffi_fencelock_jvm_checksum_func_bench_core_w3(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_func_bench_noop_async(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_func_bench_noop_sync(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_func_bench_noop_wake(
+    ): Int
     external fun uniffi_fencelock_jvm_checksum_func_connect(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_func_version(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_freeaction_run(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_stateupdate_update(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_client_acquire(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_method_client_acquire_nanos(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_client_campaign(
     ): Int
@@ -759,6 +771,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_fencelock_jvm_checksum_method_client_server(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_client_shutdown(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_method_client_stats(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_client_try_acquire(
     ): Int
@@ -786,7 +800,13 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_lockguard_release(
     ): Int
+    external fun uniffi_fencelock_jvm_checksum_method_lockguard_release_blocking(
+    ): Int
     external fun uniffi_fencelock_jvm_checksum_method_lockguard_release_clearing_state(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_method_lockguard_release_keeping_state(
+    ): Int
+    external fun uniffi_fencelock_jvm_checksum_method_lockguard_release_keeping_state_blocking(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_lockguard_remaining(
     ): Int
@@ -854,6 +874,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_fencelock_jvm_fn_method_client_acquire(`ptr`: Long,`key`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_fencelock_jvm_fn_method_client_acquire_nanos(`ptr`: Long,`key`: RustBuffer.ByValue,`timeoutNanos`: Long,
+    ): Long
     external fun uniffi_fencelock_jvm_fn_method_client_campaign(`ptr`: Long,`election`: RustBuffer.ByValue,`candidate`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fencelock_jvm_fn_method_client_default_lease(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -878,6 +900,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_fencelock_jvm_fn_method_client_shutdown(`ptr`: Long,
     ): Long
+    external fun uniffi_fencelock_jvm_fn_method_client_stats(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_fencelock_jvm_fn_method_client_try_acquire(`ptr`: Long,`key`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fencelock_jvm_fn_method_client_try_campaign(`ptr`: Long,`election`: RustBuffer.ByValue,`candidate`: RustBuffer.ByValue,
@@ -908,8 +932,14 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_fencelock_jvm_fn_method_lockguard_release(`ptr`: Long,`state`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_fencelock_jvm_fn_method_lockguard_release_blocking(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_fencelock_jvm_fn_method_lockguard_release_clearing_state(`ptr`: Long,
     ): Long
+    external fun uniffi_fencelock_jvm_fn_method_lockguard_release_keeping_state(`ptr`: Long,
+    ): Long
+    external fun uniffi_fencelock_jvm_fn_method_lockguard_release_keeping_state_blocking(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_fencelock_jvm_fn_method_lockguard_remaining(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_fencelock_jvm_fn_method_lockguard_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -946,8 +976,18 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_fencelock_jvm_fn_func_bench_core_w1(`url`: RustBuffer.ByValue,`namespace`: RustBuffer.ByValue,`seconds`: Double,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
+    external fun uniffi_fencelock_jvm_fn_func_bench_core_w3(`url`: RustBuffer.ByValue,`namespace`: RustBuffer.ByValue,`reps`: Int,`settleMs`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_fencelock_jvm_fn_func_bench_noop_async(`x`: Long,
+    ): Long
+    external fun uniffi_fencelock_jvm_fn_func_bench_noop_sync(`x`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_fencelock_jvm_fn_func_bench_noop_wake(`x`: Long,
+    ): Long
     external fun uniffi_fencelock_jvm_fn_func_connect(`url`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_fencelock_jvm_fn_func_version(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun ffi_fencelock_jvm_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_fencelock_jvm_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1070,7 +1110,22 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fencelock_jvm_checksum_func_bench_core_w1() and 0xFFFF) != 3102) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_fencelock_jvm_checksum_func_bench_core_w3() and 0xFFFF) != 44030) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_func_bench_noop_async() and 0xFFFF) != 62672) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_func_bench_noop_sync() and 0xFFFF) != 22953) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_func_bench_noop_wake() and 0xFFFF) != 60663) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_fencelock_jvm_checksum_func_connect() and 0xFFFF) != 17800) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_func_version() and 0xFFFF) != 46533) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_freeaction_run() and 0xFFFF) != 32978) {
@@ -1080,6 +1135,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_client_acquire() and 0xFFFF) != 394) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_method_client_acquire_nanos() and 0xFFFF) != 17842) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_client_campaign() and 0xFFFF) != 21572) {
@@ -1116,6 +1174,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_client_shutdown() and 0xFFFF) != 60734) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_method_client_stats() and 0xFFFF) != 5170) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_client_try_acquire() and 0xFFFF) != 12292) {
@@ -1157,7 +1218,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fencelock_jvm_checksum_method_lockguard_release() and 0xFFFF) != 57620) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_fencelock_jvm_checksum_method_lockguard_release_blocking() and 0xFFFF) != 1313) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_fencelock_jvm_checksum_method_lockguard_release_clearing_state() and 0xFFFF) != 45444) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_method_lockguard_release_keeping_state() and 0xFFFF) != 38395) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_fencelock_jvm_checksum_method_lockguard_release_keeping_state_blocking() and 0xFFFF) != 37420) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_lockguard_remaining() and 0xFFFF) != 24151) {
@@ -1559,6 +1629,29 @@ public object FfiConverterULong: FfiConverter<ULong, Long> {
 /**
  * @suppress
  */
+public object FfiConverterLong: FfiConverter<Long, Long> {
+    override fun lift(value: Long): Long {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Long {
+        return buf.getLong()
+    }
+
+    override fun lower(value: Long): Long {
+        return value
+    }
+
+    override fun allocationSize(value: Long) = 8UL
+
+    override fun write(value: Long, buf: ByteBuffer) {
+        buf.putLong(value)
+    }
+}
+
+/**
+ * @suppress
+ */
 public object FfiConverterDouble: FfiConverter<Double, Double> {
     override fun lift(value: Double): Double {
         return value
@@ -1826,6 +1919,13 @@ public interface ClientInterface {
     suspend fun `acquire`(`key`: kotlin.String, `timeout`: java.time.Duration?, `options`: AcquireOptions?): LockGuard
     
     /**
+     * `acquire` without options, the timeout in nanoseconds (negative: wait forever). The
+     * facade's path for the common call: no buffers to allocate for the timeout and options,
+     * each of which costs the JVM a native call of its own.
+     */
+    suspend fun `acquireNanos`(`key`: kotlin.String, `timeoutNanos`: kotlin.Long): LockGuard
+    
+    /**
      * Campaigns for leadership of `election` as `candidate`, waiting up to `timeout`.
      */
     suspend fun `campaign`(`election`: kotlin.String, `candidate`: kotlin.String, `timeout`: java.time.Duration?): Leadership
@@ -1887,6 +1987,11 @@ public interface ClientInterface {
      * `close()` frees the native handle.)
      */
     suspend fun `shutdown`()
+    
+    /**
+     * This client's lock statistics since it connected (counters only grow).
+     */
+    fun `stats`(): Stats
     
     /**
      * Acquires `key` if it is free now; `null` when someone holds it.
@@ -2031,6 +2136,34 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         FfiConverterString.lower(`key`),
         FfiConverterOptionalDuration.lower(`timeout`),
         FfiConverterOptionalTypeAcquireOptions.lower(`options`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_fencelock_jvm_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterTypeLockGuard.lift(it) },
+        // Error FFI converter
+        FencelockException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * `acquire` without options, the timeout in nanoseconds (negative: wait forever). The
+     * facade's path for the common call: no buffers to allocate for the timeout and options,
+     * each of which costs the JVM a native call of its own.
+     */
+    @Throws(FencelockException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `acquireNanos`(`key`: kotlin.String, `timeoutNanos`: kotlin.Long) : LockGuard {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fencelock_jvm_fn_method_client_acquire_nanos(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`key`),
+        FfiConverterLong.lower(`timeoutNanos`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_poll_u64(future, callback, continuation) },
@@ -2303,6 +2436,22 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         UniffiNullRustCallStatusErrorHandler,
     )
     }
+
+    
+    /**
+     * This client's lock statistics since it connected (counters only grow).
+     */override fun `stats`(): Stats {
+            return FfiConverterTypeStats.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_method_client_stats(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -3583,9 +3732,26 @@ public interface LockGuardInterface {
     suspend fun `release`(`state`: kotlin.ByteArray?): kotlin.Boolean
     
     /**
+     * `release`, blocking the calling thread on the core runtime: one native call for Java's
+     * blocking API instead of an async call's several. `InvalidArgument` on a thread that runs
+     * async tasks.
+     */
+    fun `releaseBlocking`(`state`: kotlin.ByteArray?): kotlin.Boolean
+    
+    /**
      * Releases and clears the state.
      */
     suspend fun `releaseClearingState`(): kotlin.Boolean
+    
+    /**
+     * `release` keeping the current state (no argument buffer to allocate on the JVM side).
+     */
+    suspend fun `releaseKeepingState`(): kotlin.Boolean
+    
+    /**
+     * [`release_blocking`](Self::release_blocking) keeping the current state.
+     */
+    fun `releaseKeepingStateBlocking`(): kotlin.Boolean
     
     /**
      * Time left on the lease by this process's clock.
@@ -3889,6 +4055,26 @@ open class LockGuard: Disposable, AutoCloseable, LockGuardInterface
 
     
     /**
+     * `release`, blocking the calling thread on the core runtime: one native call for Java's
+     * blocking API instead of an async call's several. `InvalidArgument` on a thread that runs
+     * async tasks.
+     */
+    @Throws(FencelockException::class)override fun `releaseBlocking`(`state`: kotlin.ByteArray?): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FencelockException) { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_method_lockguard_release_blocking(
+        it,
+        
+        FfiConverterOptionalByteArray.lower(`state`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Releases and clears the state.
      */
     @Throws(FencelockException::class)
@@ -3910,6 +4096,47 @@ open class LockGuard: Disposable, AutoCloseable, LockGuardInterface
         FencelockException.ErrorHandler,
     )
     }
+
+    
+    /**
+     * `release` keeping the current state (no argument buffer to allocate on the JVM side).
+     */
+    @Throws(FencelockException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `releaseKeepingState`() : kotlin.Boolean {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_fencelock_jvm_fn_method_lockguard_release_keeping_state(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_poll_i8(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_complete_i8(future, continuation) },
+        { future -> UniffiLib.ffi_fencelock_jvm_rust_future_free_i8(future) },
+        // lift function
+        { FfiConverterBoolean.lift(it) },
+        // Error FFI converter
+        FencelockException.ErrorHandler,
+    )
+    }
+
+    
+    /**
+     * [`release_blocking`](Self::release_blocking) keeping the current state.
+     */
+    @Throws(FencelockException::class)override fun `releaseKeepingStateBlocking`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(FencelockException) { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_method_lockguard_release_keeping_state_blocking(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
 
     
     /**
@@ -5059,6 +5286,164 @@ public object FfiConverterTypeLeaderChange: FfiConverterRustBuffer<LeaderChange>
 
 
 
+/**
+ * A snapshot of one client's lock statistics since it connected; counters only grow.
+ */
+data class Stats (
+    /**
+     * Locks acquired (acquire, try_acquire, with_lock, campaign, ...).
+     */
+    var `acquisitions`: kotlin.ULong
+    , 
+    /**
+     * try_acquire calls that found the lock held.
+     */
+    var `tryMisses`: kotlin.ULong
+    , 
+    /**
+     * Acquisitions (and waits) that gave up at their timeout.
+     */
+    var `timeouts`: kotlin.ULong
+    , 
+    /**
+     * From calling acquire to holding the lock, for successful acquisitions.
+     */
+    var `wait`: Timing
+    , 
+    /**
+     * From acquiring to releasing or losing, per lock.
+     */
+    var `hold`: Timing
+    , 
+    /**
+     * Leases renewed by the lease keeper or refresh().
+     */
+    var `renewals`: kotlin.ULong
+    , 
+    /**
+     * Renewals that failed.
+     */
+    var `renewalFailures`: kotlin.ULong
+    , 
+    /**
+     * Locks lost: lease lapsed, renewal refused, or broken by someone else.
+     */
+    var `locksLost`: kotlin.ULong
+    , 
+    /**
+     * Operations that failed with a backend (server, network) error.
+     */
+    var `backendErrors`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeStats: FfiConverterRustBuffer<Stats> {
+    override fun read(buf: ByteBuffer): Stats {
+        return Stats(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterTypeTiming.read(buf),
+            FfiConverterTypeTiming.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Stats) = (
+            FfiConverterULong.allocationSize(value.`acquisitions`) +
+            FfiConverterULong.allocationSize(value.`tryMisses`) +
+            FfiConverterULong.allocationSize(value.`timeouts`) +
+            FfiConverterTypeTiming.allocationSize(value.`wait`) +
+            FfiConverterTypeTiming.allocationSize(value.`hold`) +
+            FfiConverterULong.allocationSize(value.`renewals`) +
+            FfiConverterULong.allocationSize(value.`renewalFailures`) +
+            FfiConverterULong.allocationSize(value.`locksLost`) +
+            FfiConverterULong.allocationSize(value.`backendErrors`)
+    )
+
+    override fun write(value: Stats, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`acquisitions`, buf)
+            FfiConverterULong.write(value.`tryMisses`, buf)
+            FfiConverterULong.write(value.`timeouts`, buf)
+            FfiConverterTypeTiming.write(value.`wait`, buf)
+            FfiConverterTypeTiming.write(value.`hold`, buf)
+            FfiConverterULong.write(value.`renewals`, buf)
+            FfiConverterULong.write(value.`renewalFailures`, buf)
+            FfiConverterULong.write(value.`locksLost`, buf)
+            FfiConverterULong.write(value.`backendErrors`, buf)
+    }
+}
+
+
+
+/**
+ * Count, total and maximum of one kind of duration.
+ */
+data class Timing (
+    /**
+     * How many were recorded.
+     */
+    var `count`: kotlin.ULong
+    , 
+    /**
+     * Their sum (mean = total / count).
+     */
+    var `total`: java.time.Duration
+    , 
+    /**
+     * The longest one.
+     */
+    var `max`: java.time.Duration
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTiming: FfiConverterRustBuffer<Timing> {
+    override fun read(buf: ByteBuffer): Timing {
+        return Timing(
+            FfiConverterULong.read(buf),
+            FfiConverterDuration.read(buf),
+            FfiConverterDuration.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Timing) = (
+            FfiConverterULong.allocationSize(value.`count`) +
+            FfiConverterDuration.allocationSize(value.`total`) +
+            FfiConverterDuration.allocationSize(value.`max`)
+    )
+
+    override fun write(value: Timing, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`count`, buf)
+            FfiConverterDuration.write(value.`total`, buf)
+            FfiConverterDuration.write(value.`max`, buf)
+    }
+}
+
+
+
 
 
 /**
@@ -5875,6 +6260,34 @@ public object FfiConverterOptionalTypeLeaderChange: FfiConverterRustBuffer<Leade
 
 
 
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceDouble: FfiConverterRustBuffer<List<kotlin.Double>> {
+    override fun read(buf: ByteBuffer): List<kotlin.Double> {
+        val len = buf.getInt()
+        return List<kotlin.Double>(len) {
+            FfiConverterDouble.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.Double>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterDouble.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.Double>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterDouble.write(it, buf)
+        }
+    }
+}
+
+
+
+
 
 
 
@@ -5898,6 +6311,77 @@ public object FfiConverterOptionalTypeLeaderChange: FfiConverterRustBuffer<Leade
     
 
         /**
+         * W3, `reps` handoffs of one key between two clients of `namespace` at `url` (after 5 unmeasured
+         * ones): the holder releases `settle_ms` after the other client started waiting in `acquire`;
+         * each latency (microseconds) runs from calling release to the waiter holding the lock.
+         */
+    @Throws(FencelockException::class) fun `benchCoreW3`(`url`: kotlin.String, `namespace`: kotlin.String, `reps`: kotlin.UInt, `settleMs`: kotlin.UInt): List<kotlin.Double> {
+            return FfiConverterSequenceDouble.lift(
+    uniffiRustCallWithError(FencelockException) { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_func_bench_core_w3(
+    
+        
+        FfiConverterString.lower(`url`),
+        FfiConverterString.lower(`namespace`),
+        FfiConverterUInt.lower(`reps`),
+        FfiConverterUInt.lower(`settleMs`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * An async export that is ready at its first poll: the async machinery without any wake-up.
+         */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `benchNoopAsync`(`x`: kotlin.ULong) : kotlin.ULong {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_fencelock_jvm_fn_func_bench_noop_async(
+        FfiConverterULong.lower(`x`),),
+        { future, callback, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_fencelock_jvm_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterULong.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+        /**
+         * A synchronous export that does nothing: one JNA crossing, for the benchmark's crossing cost.
+         */ fun `benchNoopSync`(`x`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_func_bench_noop_sync(
+    
+        
+        FfiConverterULong.lower(`x`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * An async export completed by a core runtime thread: the wake-up path an I/O reply takes
+         * (the runtime thread calls into the JVM to resume the coroutine).
+         */
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+     suspend fun `benchNoopWake`(`x`: kotlin.ULong) : kotlin.ULong {
+        return uniffiRustCallAsync(
+        UniffiLib.uniffi_fencelock_jvm_fn_func_bench_noop_wake(
+        FfiConverterULong.lower(`x`),),
+        { future, callback, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_poll_u64(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_complete_u64(future, continuation) },
+        { future -> UniffiLib.ffi_fencelock_jvm_rust_future_free_u64(future) },
+        // lift function
+        { FfiConverterULong.lift(it) },
+        // Error FFI converter
+        UniffiNullRustCallStatusErrorHandler,
+    )
+    }
+
+        /**
          * Connects to `url` (`nats://…`, `redis://…` and its variants, or `memory://`).
          */
     @Throws(FencelockException::class)
@@ -5916,5 +6400,18 @@ public object FfiConverterOptionalTypeLeaderChange: FfiConverterRustBuffer<Leade
         FencelockException.ErrorHandler,
     )
     }
+
+        /**
+         * The version of the native library (the workspace's version, e.g. "0.1.0").
+         */ fun `version`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_func_version(
+    
+        _status)
+}
+    )
+    }
+    
 
 
