@@ -18,3 +18,4 @@ mod internals;
 mod leadership;
 mod log;
 mod promise;
+mod version;
