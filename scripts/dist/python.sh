@@ -48,7 +48,7 @@ esac
 # have to vendor; the wheel's own tag must be one it allows, and it must need no vendoring.
 show=$("$venv/auditwheel" show "$wheel" 2>&1) || { echo "$show" >&2; exit 1; }
 echo "$show" >&2
-allowed=$(echo "$show" | tr -d '\n' | sed -n 's/.*consistent with the following platform tag: "\([^"]*\)".*/\1/p')
+allowed=$(echo "$show" | tr '\n' ' ' | tr -s ' ' | sed -n 's/.*consistent with the following platform tag: "\([^"]*\)".*/\1/p')
 [ -n "$allowed" ] || { echo "dist/python.sh: auditwheel reported no platform tag" >&2; exit 1; }
 tag_glibc() { echo "$1" | sed -n 's/.*manylinux_\([0-9]*\)_\([0-9]*\)_x86_64.*/\1 \2/p' | head -1; }
 read -r wmaj wmin < <(tag_glibc "$(basename "$wheel")")
