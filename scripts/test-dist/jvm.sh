@@ -24,7 +24,7 @@ mkdir "$work/deps"
 cp "$pom" "$work/deps/pom.xml"
 resolve() {
   mvn -q -B -Dstyle.color=never "$@" -f "$work/deps/pom.xml" dependency:build-classpath -DincludeScope=runtime \
-    -Dmdep.outputFile="$work/classpath.txt"
+    -Dmdep.outputFile="$work/classpath.txt" >/dev/null
 }
 resolve -o || resolve
 cp "$here/jvm-smoke/Smoke.java" "$work/"
