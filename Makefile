@@ -1,4 +1,6 @@
 # fencelock: `make demo` runs the demo, `make test` runs every test. Both set up what they need.
+# `make dist` writes the release artifacts to dist/; `make test-dist` installs each of them
+# somewhere clean, without Rust, and runs a smoke scenario against a real nats-server.
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +10,9 @@ export FENCELOCK_NATS_SERVER ?= $(abspath $(VENV)/bin/nats-server)
 RUST_PACKAGES := -p fencelock -p fencelock-testkit -p fencelock-demo -p fencelock-bench \
 	-p fencelock-fault-tests -p fencelock-soak -p fencelock-cli
 
-.PHONY: setup redis demo test lint test-rust test-faults bench bench-r3 soak clean
+DIST := dist
+
+.PHONY: setup redis demo test lint test-rust test-faults bench bench-r3 soak clean dist test-dist
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -38,6 +42,7 @@ test: setup redis lint
 	@python3 scripts/summarize-tests.py $(LOGS)/*.log
 
 lint:
+	scripts/version --check
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 
@@ -70,6 +75,21 @@ soak: setup
 	$(MAKE) --no-print-directory -C bindings/go soak-worker
 	cargo run --release -p fencelock-soak -- --check $(SOAK_ARGS)
 
+# Release artifacts, from scratch: every scripts/dist/<package>.sh writes its own into $(DIST)
+# (python: wheel + sdist, node: two npm tarballs, jvm: jar + pom, c: tarball, go: module proxy).
+dist: setup
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	set -e; for s in scripts/dist/*.sh; do echo "--- $$s"; $$s $(DIST); done
+	@echo "--- $(DIST)/: size, bytes, artifact"
+	@for f in $(DIST)/*; do \
+		printf '%6s %10s  %s\n' "$$(du -sh "$$f" | cut -f1)" "$$(du -sb "$$f" | cut -f1)" "$$f"; \
+	done
+
+# Installs every artifact of $(DIST) in a clean place with cargo hidden from PATH; one line per
+# artifact at the end (scripts/test-dist.sh).
+test-dist: setup
+	scripts/test-dist.sh $(DIST)
+
 clean:
 	cargo clean
-	rm -rf $(VENV) .tmp
+	rm -rf $(VENV) .tmp $(DIST)

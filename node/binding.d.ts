@@ -234,3 +234,6 @@ export interface TimingStats {
   totalMs: number
   maxMs: number
 }
+
+/** The version of the fencelock core this addon was built from, e.g. "0.1.0". */
+export declare function version(): string

@@ -314,3 +314,6 @@ export declare function setLogLevel(level: LogLevel): void
 
 /** The diagnostics channel's name, `'fencelock:log'`. */
 export declare const LOG_CHANNEL: string
+
+/** The version of the fencelock core the native addon was built from, e.g. `'0.1.0'`. */
+export declare const version: string

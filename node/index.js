@@ -7,6 +7,7 @@ const { CODES, FencelockError, TimeoutError } = require('./lib/errors')
 const { ReadableObject, WritableObject } = require('./lib/handles')
 const { Leadership } = require('./lib/leader')
 const { setLogger, setLogLevel, LOG_CHANNEL } = require('./lib/log')
+const binding = require('./binding')
 
 module.exports = {
   JetstreamDistributedLock,
@@ -20,5 +21,8 @@ module.exports = {
   Leadership,
   setLogger,
   setLogLevel,
-  LOG_CHANNEL
+  LOG_CHANNEL,
+  // The core's version, e.g. '0.1.0', reported by the native addon (the one version of every
+  // fencelock package).
+  version: binding.version()
 }

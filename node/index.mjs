@@ -14,6 +14,7 @@ export const {
   Leadership,
   setLogger,
   setLogLevel,
-  LOG_CHANNEL
+  LOG_CHANNEL,
+  version
 } = cjs
 export default cjs

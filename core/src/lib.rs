@@ -69,3 +69,7 @@ pub use key::{IntoKey, Key, MAX_KEY_LEN};
 pub use leader::Leadership;
 pub use options::{LockOptions, DEFAULT_LEASE, MAX_LEASE, MIN_LEASE};
 pub use stats::{Stats, Timing};
+
+/// The version of this crate, e.g. "0.1.0": the one version every fencelock package carries
+/// (the workspace's `[workspace.package] version`). Bindings report it at run time.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -19,3 +19,4 @@ mod internals;
 mod leadership;
 mod log;
 mod promise;
+mod version;

@@ -41,6 +41,9 @@ os.register_at_fork(after_in_child=_native._after_fork_in_child)
 # See _at_exit in python/src/runtime.rs: the core's threads stay out of a finalizing interpreter.
 atexit.register(_native._at_exit)
 
+# The core's version (the one version of every fencelock package), read from the native module
+# so it cannot drift from the code that runs.
+__version__: str = _native.VERSION
 MAX_KEY_LEN: int = _native.MAX_KEY_LEN
 MIN_LEASE: float = _native.MIN_LEASE
 MAX_LEASE: float = _native.MAX_LEASE

@@ -10,6 +10,7 @@ __all__ = [
     "MAX_LEASE",
     "MIN_LEASE",
     "NativeClient",
+    "VERSION",
     "NativeGuard",
     "NativeLeaderObserver",
     "NativeLeadership",
@@ -22,6 +23,7 @@ __all__ = [
     "reset_log_cache",
 ]
 
+VERSION: str
 MAX_KEY_LEN: int
 MIN_LEASE: float
 MAX_LEASE: float

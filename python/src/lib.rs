@@ -83,6 +83,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<guard::NativeGuard>()?;
     m.add_class::<leadership::NativeLeadership>()?;
     m.add_class::<observer::NativeLeaderObserver>()?;
+    m.add("VERSION", fencelock::VERSION)?;
     m.add("MAX_KEY_LEN", fencelock::MAX_KEY_LEN)?;
     m.add("MIN_LEASE", fencelock::MIN_LEASE.as_secs_f64())?;
     m.add("MAX_LEASE", fencelock::MAX_LEASE.as_secs_f64())?;
