@@ -14,16 +14,19 @@
 //! (alternating which goes first), so that load from elsewhere on the machine hits both alike.
 
 mod args;
+mod fairness;
 mod metrics;
 mod nats_target;
 mod raw;
 mod raw_redis;
 mod raw_store;
+mod raw_w2;
 mod report;
 mod scale;
 mod workloads;
 
 use args::{parse_args, Args, Backend, Plan, USAGE};
+use fairness::Fairness;
 use fencelock::Client;
 use fencelock_testkit::RedisServer;
 use metrics::{us, Calls, Cpu, CpuMark, Tally};
@@ -54,6 +57,9 @@ struct Bench {
     raw_seq_all: Tally,
     rows: Vec<Row>,
     notes: Vec<String>,
+    /// The store server's process when the bench started it (NATS: its CPU time is read from
+    /// `/proc`; Redis reports its own).
+    server_pid: Option<u32>,
 }
 
 fn key_names(prefix: &str) -> Vec<String> {
@@ -72,9 +78,13 @@ impl Bench {
     }
 
     async fn cpu_mark(&self) -> CpuMark {
+        let server = match self.server_pid {
+            Some(pid) => metrics::proc_cpu_us(pid),
+            None => self.store.server_cpu_us().await,
+        };
         CpuMark {
             client: scale::cpu_time(),
-            server: self.store.server_cpu_us().await,
+            server,
         }
     }
 
@@ -165,22 +175,32 @@ impl Bench {
             clients.push(self.client(&format!("bench W2 client {i}")).await?);
         }
         clients[0].delete(key).await?;
-        let (mut raw, mut fl) = (Tally::default(), Tally::default());
+        let raw_w2 = self.store.contended(&self.url).await?;
+        let raw_before = raw_w2.counter().await?;
+        let (mut raw, mut fl, mut raw_cnt) = (Tally::default(), Tally::default(), Tally::default());
+        let (mut fair, mut raw_fair) = (Fairness::default(), Fairness::default());
         let mut calls = Calls::default();
         self.store.sequential(self.plan.warm).await?;
-        fl.add(workloads::contended(&clients, W2_TASKS, key, self.plan.warm).await?);
-        let mut done = fl.ops;
-        fl = Tally::default();
+        let mut done = workloads::contended(&clients, W2_TASKS, key, self.plan.warm)
+            .await?
+            .ops;
+        let mut raw_done = raw_w2.run(W2_TASKS, self.plan.warm).await?.ops;
         for r in 0..self.plan.rounds {
             for raw_turn in [r % 2 == 0, r % 2 == 1] {
                 if raw_turn {
                     raw.add(self.raw_seq(self.plan.round).await?);
+                    // The raw contended counter, for the fairness figures.
+                    let rr = raw_w2.run(W2_TASKS, self.plan.round).await?;
+                    raw_done += rr.ops;
+                    raw_cnt.add(rr.tally());
+                    raw_fair.add(&rr);
                 } else {
                     let c0 = self.store.script_calls().await;
                     let t = workloads::contended(&clients, W2_TASKS, key, self.plan.round).await?;
-                    calls.add(c0, self.store.script_calls().await, t.0);
-                    done += t.0;
-                    fl.add(t);
+                    calls.add(c0, self.store.script_calls().await, t.ops);
+                    done += t.ops;
+                    fl.add(t.tally());
+                    fair.add(&t);
                 }
             }
         }
@@ -195,6 +215,14 @@ impl Bench {
             )
             .into());
         }
+        let raw_value = raw_w2.counter().await? - raw_before;
+        if raw_value != raw_done {
+            return Err(format!(
+                "W2: the raw baseline's counter moved by {raw_value} after {raw_done} \
+                 increments: the raw baseline is broken"
+            )
+            .into());
+        }
         self.ratio_row(
             "W2 contended counter (2x8 tasks)",
             "increments",
@@ -202,6 +230,7 @@ impl Bench {
             raw,
             0.5,
         );
+        self.fairness_rows(&fair, &raw_fair, fl, raw_cnt);
         self.notes.push(format!(
             "W2: final counter {value} = {done} increments (exact)"
         ));
@@ -212,6 +241,63 @@ impl Bench {
             "the floor is 2 (acquire, release with the new state)",
         );
         Ok(())
+    }
+
+    /// W2's fairness rows and closing note: fencelock against the raw contended counter.
+    fn fairness_rows(&mut self, fl: &Fairness, raw: &Fairness, fl_rate: Tally, raw_rate: Tally) {
+        let starved = fl.starved();
+        self.rows.push(Row {
+            workload: "W2 increments per task (min / median / max)".into(),
+            fencelock: fl.describe(),
+            raw: raw.describe(),
+            ratio: format!(
+                "min/median {:.2} (raw {:.2})",
+                fl.evenness(),
+                raw.evenness()
+            ),
+            target: "no task starves".into(),
+            pass: starved == 0,
+        });
+        self.rows.push(Row {
+            workload: "W2 longest single wait".into(),
+            fencelock: format!("{:.1} ms", us(fl.longest()) / 1000.0),
+            raw: format!("{:.1} ms", us(raw.longest()) / 1000.0),
+            ratio: format!(
+                "{:.2}x",
+                fl.longest().as_secs_f64() / raw.longest().as_secs_f64().max(1e-9)
+            ),
+            target: "-".into(),
+            pass: true,
+        });
+        let raw_how = match self.backend {
+            Backend::Nats => {
+                "create + read + (compare-and-set counter, compare-and-delete lock) pipelined, \
+                 3 round trips; the tasks of a connection wait on one shared KV watch of the lock"
+            }
+            Backend::Redis => {
+                "SET NX PX pipelined with GET, then one release script (SET counter, DEL, \
+                 PUBLISH), 2 round trips; each task waits on its own pub/sub subscription"
+            }
+        };
+        let verdict = |f: &Fairness| match f.starved() {
+            0 => "no task starved".to_owned(),
+            n => format!("{n} of {} tasks STARVED (0 increments)", f.tasks()),
+        };
+        self.notes.push(format!(
+            "W2 fairness over the measured rounds ({} tasks): fencelock {} increments per task \
+             (min / median / max), longest single wait {:.1} ms: {}. Raw contended counter \
+             ({raw_how}): {:.0} increments/s, {} per task, longest wait {:.1} ms: {}. \
+             fencelock's rate is {:.2}x the raw contended counter's",
+            fl.tasks(),
+            fl.describe(),
+            us(fl.longest()) / 1000.0,
+            verdict(fl),
+            raw_rate.rate(),
+            raw.describe(),
+            us(raw.longest()) / 1000.0,
+            verdict(raw),
+            fl_rate.rate() / raw_rate.rate().max(1e-9),
+        ));
     }
 
     async fn w3(&mut self) -> Res<()> {
@@ -508,6 +594,7 @@ async fn run_nats(args: &Args) -> Res<bool> {
         raw_seq_all: Tally::default(),
         rows: Vec::new(),
         notes: Vec::new(),
+        server_pid: target.pid(),
     };
     let result = workloads(&mut b, args).await;
     // Leave nothing behind on a server we did not start.
@@ -569,6 +656,7 @@ async fn run_redis(args: &Args) -> Res<bool> {
         raw_seq_all: Tally::default(),
         rows: Vec::new(),
         notes: Vec::new(),
+        server_pid: None,
     };
     let result = workloads(&mut b, args).await;
     // Leave nothing behind on a server we did not start (fencelock's keys of this namespace,

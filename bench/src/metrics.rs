@@ -99,3 +99,14 @@ impl Cpu {
 pub(crate) fn us(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
+
+/// CPU time (user + system) process `pid` has used so far, in microseconds, from `/proc`.
+pub(crate) fn proc_cpu_us(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces): state is the first, utime the 12th.
+    let f: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (hz > 0).then(|| ticks * 1e6 / hz as f64)
+}

@@ -33,6 +33,14 @@ impl Target {
         })
     }
 
+    /// The process id of the server the bench started alone (for its CPU time).
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Target::Single { _server } => _server.pid(),
+            _ => None,
+        }
+    }
+
     /// How the run's header describes the servers.
     pub fn describe(&self) -> &'static str {
         match self {

@@ -43,8 +43,8 @@ pub struct RawKey {
 
 /// The raw baseline's bucket.
 pub struct Raw {
-    js: jetstream::Context,
-    kv: kv::Store,
+    pub(crate) js: jetstream::Context,
+    pub(crate) kv: kv::Store,
     bucket: String,
 }
 

@@ -32,8 +32,8 @@ static CAD: LazyLock<Script> = LazyLock::new(|| {
 
 /// The raw baseline's connection and key prefix.
 pub struct RedisRaw {
-    client: redis::Client,
-    conn: MultiplexedConnection,
+    pub(crate) client: redis::Client,
+    pub(crate) conn: MultiplexedConnection,
     prefix: String,
 }
 
@@ -183,6 +183,11 @@ impl RedisRaw {
             }
             cursor = next;
         }
+    }
+
+    /// The prefix of the raw keys.
+    pub(crate) fn prefix(&self) -> &str {
+        &self.prefix
     }
 
     /// The raw baseline's own keys, for cleanup.

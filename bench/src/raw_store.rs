@@ -75,6 +75,42 @@ impl RawStore {
     }
 }
 
+impl RawStore {
+    /// The raw W2 over two connections of the same store.
+    pub(crate) async fn contended(&self, url: &str) -> Res<RawContended> {
+        Ok(match self {
+            RawStore::Nats { raw, .. } => {
+                let other = Raw::bind(nats_target::connect_raw(url).await?, raw.bucket()).await?;
+                RawContended::Nats([raw.clone(), other])
+            }
+            RawStore::Redis { raw, .. } => RawContended::Redis([raw.clone(), raw.other().await?]),
+        })
+    }
+}
+
+/// The raw W2's two connections (see `raw_w2`).
+pub(crate) enum RawContended {
+    Nats([Arc<Raw>; 2]),
+    Redis([Arc<RedisRaw>; 2]),
+}
+
+impl RawContended {
+    pub(crate) async fn run(&self, tasks: usize, d: Duration) -> Res<crate::fairness::Round> {
+        match self {
+            RawContended::Nats(s) => crate::raw_w2::nats_contended(s, tasks, d).await,
+            RawContended::Redis(s) => crate::raw_w2::redis_contended(s, tasks, d).await,
+        }
+    }
+
+    /// The raw counter's value.
+    pub(crate) async fn counter(&self) -> Res<u64> {
+        match self {
+            RawContended::Nats(s) => crate::raw_w2::nats_counter(&s[0]).await,
+            RawContended::Redis(s) => crate::raw_w2::redis_counter(&s[0]).await,
+        }
+    }
+}
+
 pub(crate) enum AnyHandoff {
     Nats(Box<RawHandoff>),
     Redis(RedisHandoff),

@@ -78,14 +78,14 @@ fn counter(state: Option<&Bytes>) -> Result<u64, std::io::Error> {
     }
 }
 
-/// W2: `tasks` tasks per client incrementing the counter in `key` with `with_lock`.
-/// Returns (increments, elapsed).
+/// W2: `tasks` tasks per client incrementing the counter in `key` with `with_lock`. Each call's
+/// wait is timed from calling `with_lock` to its callback starting (the lock held).
 pub async fn contended(
     clients: &[Client],
     tasks: usize,
     key: &str,
     d: Duration,
-) -> Res<(u64, Duration)> {
+) -> Res<crate::fairness::Round> {
     let start = Instant::now();
     let end = start + d;
     let mut handles = Vec::new();
@@ -94,24 +94,41 @@ pub async fn contended(
             let (client, key) = (client.clone(), key.to_owned());
             handles.push(tokio::spawn(async move {
                 let mut n = 0u64;
+                let mut longest = Duration::ZERO;
                 while Instant::now() < end {
+                    let called = Instant::now();
+                    let held_at = std::sync::OnceLock::new();
+                    let held = &held_at;
                     client
                         .with_lock(key.as_str(), Some(ACQUIRE_TIMEOUT), |s| async move {
+                            let _ = held.set(Instant::now());
                             let v = counter(s.as_ref())? + 1;
                             Ok::<_, std::io::Error>(Some(Bytes::from(v.to_string())))
                         })
                         .await?;
+                    if let Some(t) = held_at.get() {
+                        longest = longest.max(t.saturating_duration_since(called));
+                    }
                     n += 1;
                 }
-                Ok::<_, crate::BoxError>(n)
+                Ok::<_, crate::BoxError>((n, longest))
             }));
         }
     }
-    let mut total = 0;
+    let mut round = crate::fairness::Round {
+        ops: 0,
+        elapsed: Duration::ZERO,
+        per_task: Vec::with_capacity(handles.len()),
+        longest_wait: Duration::ZERO,
+    };
     for h in handles {
-        total += h.await??;
+        let (n, longest) = h.await??;
+        round.ops += n;
+        round.per_task.push(n);
+        round.longest_wait = round.longest_wait.max(longest);
     }
-    Ok((total, start.elapsed()))
+    round.elapsed = start.elapsed();
+    Ok(round)
 }
 
 /// Reads W2's counter.

@@ -597,12 +597,17 @@ impl std::fmt::Debug for LockGuard {
 
 impl Drop for LockGuard {
     fn drop(&mut self) {
+        // Released or lost: nothing to do (checked first, because `inherited` asks the kernel
+        // for the process id, a system call on every release otherwise).
+        if self.shared.status() != GuardStatus::Held {
+            return;
+        }
         // A forked child dropping its copy of a parent's guard must not release the parent's
         // lock (nor touch the parent's connection, whose tasks do not exist here).
         if self.shared.inherited() {
             return;
         }
-        if self.shared.status() == GuardStatus::Held && !self.shared.client.is_closed() {
+        if !self.shared.client.is_closed() {
             let shared = self.shared.clone();
             let rt = shared.client.rt.clone();
             rt.spawn(async move {

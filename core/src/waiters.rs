@@ -92,7 +92,11 @@ impl KeyRegistry {
 
     fn with_slot<T>(&self, key: &Key, f: impl FnOnce(&mut Slot) -> T) -> T {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        if !slots.map.contains_key(key) && slots.map.len() >= slots.sweep_at {
+        // Found: no clone of the key (an allocation, several times per acquire and release).
+        if let Some(slot) = slots.map.get_mut(key) {
+            return f(slot);
+        }
+        if slots.map.len() >= slots.sweep_at {
             slots.map.retain(|_, s| !s.idle());
             slots.sweep_at = (slots.map.len() * 2).max(SWEEP_AT);
             let keep = slots.sweep_at;

@@ -63,6 +63,11 @@ impl NatsServer {
         format!("nats://127.0.0.1:{}", self.port)
     }
 
+    /// The server's process id while it runs (for CPU accounting through `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// Kills the server (SIGKILL, like a crash) and starts it again on the same port and store.
     pub fn restart(&mut self) {
         self.stop();

@@ -207,9 +207,15 @@ impl NatsBackend {
     async fn write(&self, op: &str, key: &Key, expect: u64, value: Bytes) -> Result<Cas<u64>> {
         let subject = key_codec::encode(key.as_str());
         let before = self.epoch.high();
-        let out = cas_error::settle(|| self.kv.update(subject.as_str(), value.clone(), expect))
-            .await
-            .map_err(|e| self.err(op, key, e))?;
+        let first = self
+            .kv
+            .update(subject.as_str(), value.clone(), expect)
+            .await;
+        let out = cas_error::settle(first, || {
+            self.kv.update(subject.as_str(), value.clone(), expect)
+        })
+        .await
+        .map_err(|e| self.err(op, key, e))?;
         if let Cas::Done(seq) = out {
             self.epoch.wrote(seq, before);
         }

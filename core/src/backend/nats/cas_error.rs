@@ -55,16 +55,23 @@ pub(super) enum Refusal {
     InFlight,
 }
 
-/// Runs the compare-and-set `publish` (the same write each time) until it is applied, refused
-/// as stale, refused while a write is in flight beyond every retry, or fails otherwise.
-pub(super) async fn settle<F, Fut>(mut publish: F) -> Result<Cas<u64>, UpdateError>
+/// Settles the compare-and-set whose first send answered `first`: applied, refused as stale,
+/// or refused while a write is in flight, when `publish` sends the same write again until it is
+/// applied, refused as stale, refused in flight beyond every retry, or fails otherwise. The
+/// first send is the caller's own `.await`, so the common case (applied or stale at once) moves
+/// no publish future around: on the hot path that copy cost more than the rest of this module.
+pub(super) async fn settle<F, Fut>(
+    first: Result<u64, UpdateError>,
+    mut publish: F,
+) -> Result<Cas<u64>, UpdateError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<u64, UpdateError>>,
 {
     let mut retries = IN_FLIGHT_RETRIES.iter();
+    let mut answer = first;
     loop {
-        match publish().await {
+        match answer {
             Ok(revision) => return Ok(Cas::Done(revision)),
             Err(e) => match refusal(&e) {
                 Some(Refusal::Stale) => return Ok(Cas::Conflict),
@@ -76,6 +83,7 @@ where
                 None => return Err(e),
             },
         }
+        answer = publish().await;
     }
 }
 
@@ -180,20 +188,30 @@ mod tests {
         (sent, publish)
     }
 
+    /// Sends the first attempt as the backend does, then hands over.
+    async fn settle_all<F, Fut>(mut publish: F) -> Result<Cas<u64>, UpdateError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<u64, UpdateError>>,
+    {
+        let first = publish().await;
+        settle(first, publish).await
+    }
+
     const IN_FLIGHT: (usize, u64, &str) = (400, 10164, "wrong last sequence");
     const STALE: (usize, u64, &str) = (400, 10071, "wrong last sequence: 7");
 
     #[tokio::test]
     async fn a_write_refused_only_while_its_own_predecessor_is_marked_in_flight_goes_through() {
         let (sent, publish) = scripted(vec![Err(IN_FLIGHT), Ok(8)]);
-        assert!(matches!(settle(publish).await, Ok(Cas::Done(8))));
+        assert!(matches!(settle_all(publish).await, Ok(Cas::Done(8))));
         assert_eq!(sent.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     #[tokio::test]
     async fn a_write_refused_in_flight_then_stale_is_a_conflict() {
         let (sent, publish) = scripted(vec![Err(IN_FLIGHT), Err(IN_FLIGHT), Err(STALE)]);
-        assert!(matches!(settle(publish).await, Ok(Cas::Conflict)));
+        assert!(matches!(settle_all(publish).await, Ok(Cas::Conflict)));
         assert_eq!(sent.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 
@@ -201,7 +219,7 @@ mod tests {
     async fn a_write_refused_in_flight_beyond_every_retry_is_a_conflict() {
         let answers = vec![Err(IN_FLIGHT); IN_FLIGHT_RETRIES.len() + 1];
         let (sent, publish) = scripted(answers);
-        assert!(matches!(settle(publish).await, Ok(Cas::Conflict)));
+        assert!(matches!(settle_all(publish).await, Ok(Cas::Conflict)));
         assert_eq!(
             sent.load(std::sync::atomic::Ordering::Relaxed),
             IN_FLIGHT_RETRIES.len() + 1
@@ -211,7 +229,7 @@ mod tests {
     #[tokio::test]
     async fn other_failures_are_returned_at_once() {
         let (sent, publish) = scripted(vec![Err((503, 10039, "jetstream not enabled"))]);
-        assert!(settle(publish).await.is_err());
+        assert!(settle_all(publish).await.is_err());
         assert_eq!(sent.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 }

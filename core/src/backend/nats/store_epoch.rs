@@ -23,6 +23,9 @@ use tokio::sync::watch;
 
 pub(super) struct StoreEpoch {
     epoch: watch::Sender<u64>,
+    /// The same number as `epoch`, for the hot path: every acquire and release reads the epoch
+    /// a few times, and reading the watch channel takes its lock each time.
+    now: AtomicU64,
     /// Highest stream sequence seen in this epoch (writes, reads, watch entries).
     high: AtomicU64,
     /// The stream's creation time as first read in this epoch.
@@ -38,6 +41,7 @@ impl StoreEpoch {
     pub fn new() -> StoreEpoch {
         StoreEpoch {
             epoch: watch::channel(0).0,
+            now: AtomicU64::new(0),
             high: AtomicU64::new(0),
             created: Mutex::new(None),
             ever: AtomicU64::new(0),
@@ -46,7 +50,7 @@ impl StoreEpoch {
     }
 
     pub fn current(&self) -> u64 {
-        *self.epoch.borrow()
+        self.now.load(Ordering::Acquire)
     }
 
     pub fn changes(&self) -> watch::Receiver<u64> {
@@ -57,7 +61,11 @@ impl StoreEpoch {
     pub fn advance(&self, why: &str) {
         self.high.store(0, Ordering::Release);
         *self.created.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        self.epoch.send_modify(|e| *e += 1);
+        self.epoch.send_modify(|e| {
+            *e += 1;
+            // Inside the channel's lock, so concurrent advances store in order.
+            self.now.store(*e, Ordering::Release);
+        });
         tracing::debug!(epoch = self.current(), why, "new store epoch");
     }
 
