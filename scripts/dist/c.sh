@@ -12,13 +12,8 @@ mkdir -p "$1"
 out="$(cd "$1" && pwd)"
 cd "$root"
 
-# The one version of every package (scripts/version when present, else Cargo.toml's
-# [workspace.package]).
-if [ -x scripts/version ]; then
-  version=$(scripts/version)
-else
-  version=$(awk -F'"' '/^\[workspace\.package\]/{w=1;next} /^\[/{w=0} w&&/^version *=/{print $2;exit}' Cargo.toml)
-fi
+# The one version of every package (Cargo.toml's [workspace.package]).
+version=$(scripts/version)
 [ -n "$version" ] || { echo "dist/c.sh: no version found in Cargo.toml [workspace.package]" >&2; exit 1; }
 platform="$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)"
 name="fencelock-c-$version-$platform"

@@ -15,11 +15,7 @@ mkdir -p "$1"
 out="$(cd "$1" && pwd)"
 cd "$root"
 
-if [ -x scripts/version ]; then
-  version=$(scripts/version)
-else
-  version=$(awk -F'"' '/^\[workspace\.package\]/{w=1;next} /^\[/{w=0} w&&/^version *=/{print $2;exit}' Cargo.toml)
-fi
+version=$(scripts/version)
 [ -n "$version" ] || { echo "dist/go.sh: no version found in Cargo.toml [workspace.package]" >&2; exit 1; }
 module=$(sed -n 's/^module[[:space:]]\{1,\}//p' bindings/go/go.mod)
 [ "$module" = github.com/fencelock/fencelock/bindings/go ] ||

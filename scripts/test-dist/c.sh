@@ -15,12 +15,7 @@ root="$(cd "$here/../.." && pwd)"
 step() { echo "--- test-dist/c: $*"; }
 die() { echo "test-dist/c: $*" >&2; exit 1; }
 
-if [ -x "$root/scripts/version" ]; then
-  version=$("$root/scripts/version")
-else
-  version=$(awk -F'"' '/^\[workspace\.package\]/{w=1;next} /^\[/{w=0} w&&/^version *=/{print $2;exit}' "$root/Cargo.toml")
-fi
-[ -n "$version" ] || die "no version from scripts/version or $root/Cargo.toml"
+version=$("$root/scripts/version") || die "no version from $root/scripts/version"
 name="fencelock-c-$version-$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)"
 tarball="$DIST/$name.tar.gz"
 [ -f "$tarball" ] || { echo "test-dist/c: $tarball is missing (make dist, scripts/dist/c.sh)" >&2; exit 1; }
