@@ -61,10 +61,13 @@ async fn many_concurrent_acquirers_run_exactly_once_each_and_never_overlap(fx: F
 }
 
 async fn renewal_keeps_a_lock_well_past_its_lease(fx: Fixture) {
-    let a = builder(&fx, "nl").lease(ms(300)).connect().await.unwrap();
+    // Three leases' worth of waiting. The lease is 1 s rather than nlock's 300 ms: on a loaded
+    // CI machine a renewal timer can be late by a few hundred milliseconds, and a lease that
+    // lapses then is the library working as designed, not this scenario.
+    let a = builder(&fx, "nl").lease(ms(1000)).connect().await.unwrap();
     let bc = client(&fx, "nl").await;
     let g = a.acquire("job", None).await.unwrap();
-    let e = bc.acquire("job", Some(ms(1500))).await.unwrap_err();
+    let e = bc.acquire("job", Some(ms(3000))).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert_eq!(g.status(), GuardStatus::Held);
     g.put(b("still mine")).await.unwrap();

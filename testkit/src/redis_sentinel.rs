@@ -20,7 +20,7 @@ pub struct RedisSentinel {
     /// The sentinel's port on 127.0.0.1.
     pub sentinel_port: u16,
     sentinel: Option<Child>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     /// redis-cli's options (TLS).
     cli_options: Vec<String>,
     /// With [`RedisSentinel::start_proxied`]: the proxies in front of the node that was master
@@ -139,7 +139,7 @@ impl RedisSentinel {
             std::fs::write(
                 &conf,
                 format!(
-                    "{ports}{tls_conf}bind 127.0.0.1\ndir {dir}\n\
+                    "{ports}{tls_conf}bind 127.0.0.1\ndir {dir}\nlogfile {dir}/{SENTINEL_LOG}\n\
                      sentinel monitor {MASTER_NAME} 127.0.0.1 {monitored} 1\n\
                      sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
                      sentinel failover-timeout {MASTER_NAME} 10000\n\
@@ -184,15 +184,16 @@ impl RedisSentinel {
                 replica,
                 sentinel_port: port,
                 sentinel: Some(child),
-                _dir: dir,
+                dir,
                 cli_options: cli_options.clone(),
                 links,
             };
             wait_until(20, "the sentinel to see the replica", || {
                 let r = s.cli(port, &["SENTINEL", "REPLICAS", MASTER_NAME])?;
-                (r.contains(&replica_port) && !r.contains("s_down"))
-                    .then_some(())
-                    .ok_or(r)
+                // A replica whose link is still "disconnected" cannot be promoted yet: a
+                // failover asked for now would be refused with NOGOODSLAVE.
+                let ready = !r.contains("s_down") && !r.contains("disconnected");
+                (r.contains(&replica_port) && ready).then_some(()).ok_or(r)
             });
             return s;
         }
@@ -243,22 +244,54 @@ impl RedisSentinel {
 
     /// `SENTINEL FAILOVER`, then waits until the other node is master and the sentinel names
     /// it. Returns the new master's port.
+    ///
+    /// A sentinel may not run the failover it was asked for: it answers `NOGOODSLAVE` while its
+    /// view of the replica is stale, a failover it started aborts after `failover-timeout`, and
+    /// on a loaded machine a stalled timer puts it in TILT mode, where it acts on nothing for
+    /// 30 s. So the request is repeated until the switch shows, and a timeout reports the
+    /// sentinel's replies and the end of its log.
     pub fn failover(&self) -> u16 {
         let old = self.master_port();
-        self.cli(self.sentinel_port, &["SENTINEL", "FAILOVER", MASTER_NAME])
-            .expect("SENTINEL FAILOVER");
-        wait_until(30, "the failover to complete", || {
+        let mut replies: Vec<String> = Vec::new();
+        let mut asked: Option<Instant> = None;
+        let ask_again = Duration::from_secs(2);
+        wait_until(90, "the failover to complete", || {
             let now = self.master_port();
-            if now == old {
-                return Err(format!("the sentinel still names {old}"));
+            if now != old {
+                let role = self.cli(now, &["ROLE"])?;
+                return role
+                    .starts_with("master")
+                    .then_some(now)
+                    .ok_or(format!("{now} reports {role}"));
             }
-            let role = self.cli(now, &["ROLE"])?;
-            role.starts_with("master")
-                .then_some(now)
-                .ok_or(format!("{now} reports {role}"))
+            if asked.is_none_or(|t| t.elapsed() >= ask_again) {
+                let reply = self
+                    .cli(self.sentinel_port, &["SENTINEL", "FAILOVER", MASTER_NAME])
+                    .unwrap_or_else(|e| e);
+                let reply = reply.trim().to_owned();
+                if replies.last() != Some(&reply) {
+                    replies.push(reply);
+                }
+                asked = Some(Instant::now());
+            }
+            Err(format!(
+                "the sentinel still names {old}; it answered SENTINEL FAILOVER with {replies:?}; \
+                 the end of its log:\n{}",
+                self.sentinel_log_tail(30)
+            ))
         })
     }
+
+    /// The last `lines` lines of the sentinel's log file (what it decided and why).
+    pub fn sentinel_log_tail(&self, lines: usize) -> String {
+        let log = std::fs::read_to_string(self.dir.path().join(SENTINEL_LOG)).unwrap_or_default();
+        let all: Vec<&str> = log.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
 }
+
+/// The sentinel's log file, in its directory.
+const SENTINEL_LOG: &str = "sentinel.log";
 
 impl Drop for RedisSentinel {
     fn drop(&mut self) {
@@ -288,5 +321,29 @@ mod tests {
             .then_some(())
             .ok_or(info)
         });
+    }
+
+    /// A failover asked for while the sentinel sees no promotable replica is refused
+    /// (NOGOODSLAVE, an answer redis-cli prints without "ERR"); `failover` asks again until the
+    /// replica is back instead of waiting for a switch that was never started.
+    #[test]
+    fn a_failover_refused_for_want_of_a_replica_goes_through_once_the_replica_is_back() {
+        let s = RedisSentinel::start_proxied();
+        let links = s.links.as_ref().expect("links");
+        links.replica.partition();
+        let port = links.replica.port.to_string();
+        wait_until(30, "the sentinel to see the replica down", || {
+            let r = s.cli(s.sentinel_port, &["SENTINEL", "REPLICAS", MASTER_NAME])?;
+            (r.contains(&port) && (r.contains("s_down") || r.contains("disconnected")))
+                .then_some(())
+                .ok_or(r)
+        });
+        let refused = s.cli(s.sentinel_port, &["SENTINEL", "FAILOVER", MASTER_NAME]);
+        assert!(
+            refused.as_ref().is_ok_and(|r| r.starts_with("NOGOODSLAVE")),
+            "{refused:?}"
+        );
+        links.replica.partition_then_heal(Duration::from_secs(2));
+        assert_eq!(s.failover(), links.replica.port);
     }
 }
