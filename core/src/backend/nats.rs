@@ -7,6 +7,7 @@ mod cas_error;
 mod entry;
 mod key_codec;
 mod leader_read;
+mod no_responders;
 mod server_clock;
 mod store_epoch;
 
@@ -207,15 +208,12 @@ impl NatsBackend {
     async fn write(&self, op: &str, key: &Key, expect: u64, value: Bytes) -> Result<Cas<u64>> {
         let subject = key_codec::encode(key.as_str());
         let before = self.epoch.high();
-        let first = self
-            .kv
-            .update(subject.as_str(), value.clone(), expect)
-            .await;
-        let out = cas_error::settle(first, || {
-            self.kv.update(subject.as_str(), value.clone(), expect)
-        })
-        .await
-        .map_err(|e| self.err(op, key, e))?;
+        let update =
+            || no_responders::retrying(|| self.kv.update(subject.as_str(), value.clone(), expect));
+        let first = update().await;
+        let out = cas_error::settle(first, update)
+            .await
+            .map_err(|e| self.err(op, key, e))?;
         if let Cas::Done(seq) = out {
             self.epoch.wrote(seq, before);
         }
@@ -267,7 +265,8 @@ impl Backend for NatsBackend {
     }
 
     async fn load(&self, key: &Key) -> Result<Snapshot> {
-        match self.kv.entry(key_codec::encode(key.as_str())).await {
+        let encoded = key_codec::encode(key.as_str());
+        match no_responders::retrying(|| self.kv.entry(encoded.as_str())).await {
             Ok(None) => Ok(Snapshot::empty(0)),
             Ok(Some(e)) => {
                 self.epoch.saw(e.revision);
@@ -283,7 +282,8 @@ impl Backend for NatsBackend {
     }
 
     async fn load_authoritative(&self, key: &Key) -> Result<Snapshot> {
-        match leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str())).await {
+        let encoded = key_codec::encode(key.as_str());
+        match no_responders::retrying(|| leader_read::last_entry(&self.kv, &encoded)).await {
             Ok(None) => Ok(Snapshot::empty(0)),
             Ok(Some(e)) => {
                 self.epoch.saw(e.revision);
@@ -358,7 +358,8 @@ impl Backend for NatsBackend {
         held: &Held,
         state: Option<&Bytes>,
     ) -> Result<Option<Snapshot>> {
-        let found = leader_read::last_entry(&self.kv, &key_codec::encode(key.as_str()))
+        let encoded = key_codec::encode(key.as_str());
+        let found = no_responders::retrying(|| leader_read::last_entry(&self.kv, &encoded))
             .await
             .map_err(|e| self.err("reading from the stream leader", key, e))?;
         let Some(e) = found.filter(|e| e.operation == kv::Operation::Put) else {
@@ -377,8 +378,8 @@ impl Backend for NatsBackend {
     }
 
     async fn delete(&self, key: &Key) -> Result<()> {
-        self.kv
-            .purge(key_codec::encode(key.as_str()))
+        let encoded = key_codec::encode(key.as_str());
+        no_responders::retrying(|| self.kv.purge(encoded.as_str()))
             .await
             .map_err(|e| self.err("deleting", key, e))
     }
