@@ -189,7 +189,11 @@ pub extern "C" fn fencelock_jvm_fast_cancel(id: i64) {
 /// # Safety
 /// `out` must point to `capacity * 4` writable longs.
 #[no_mangle]
-pub unsafe extern "C" fn fencelock_jvm_fast_next(out: *mut i64, capacity: i32, timeout_ms: i64) -> i32 {
+pub unsafe extern "C" fn fencelock_jvm_fast_next(
+    out: *mut i64,
+    capacity: i32,
+    timeout_ms: i64,
+) -> i32 {
     let capacity = usize::try_from(capacity).unwrap_or(0);
     if out.is_null() || capacity == 0 {
         return 0;
