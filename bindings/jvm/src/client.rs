@@ -23,7 +23,7 @@ pub async fn connect(url: String, options: ConnectOptions) -> Result<Arc<Client>
 /// A connection plus a namespace and defaults; shared by every guard made from it.
 #[derive(uniffi::Object)]
 pub struct Client {
-    inner: fencelock::Client,
+    pub(crate) inner: fencelock::Client,
 }
 
 #[uniffi::export]
@@ -68,14 +68,6 @@ impl Client {
         let o = lock_options(timeout, options);
         let g = in_core(self.inner.acquire_with(key, &o)).await?;
         Ok(Arc::new(LockGuard::new(g)))
-    }
-
-    /// `acquire` without options, the timeout in nanoseconds (negative: wait forever). The
-    /// facade's path for the common call: no buffers to allocate for the timeout and options,
-    /// each of which costs the JVM a native call of its own.
-    pub async fn acquire_nanos(&self, key: String, timeout_nanos: i64) -> Result<Arc<LockGuard>> {
-        let timeout = u64::try_from(timeout_nanos).ok().map(Duration::from_nanos);
-        self.acquire(key, timeout, None).await
     }
 
     /// Acquires `key` if it is free now; `null` when someone holds it.

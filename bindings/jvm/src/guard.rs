@@ -31,7 +31,7 @@ impl From<fencelock::GuardStatus> for GuardStatus {
 /// A held lock. Freeing it without `release` releases it in the background, keeping the state.
 #[derive(uniffi::Object)]
 pub struct LockGuard {
-    inner: fencelock::LockGuard,
+    pub(crate) inner: fencelock::LockGuard,
 }
 
 impl LockGuard {

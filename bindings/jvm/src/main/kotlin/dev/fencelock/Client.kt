@@ -4,6 +4,7 @@ import kotlinx.coroutines.CancellationException
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
 import java.io.Closeable
+import java.lang.ref.Reference
 import java.time.Duration
 import java.util.concurrent.CompletableFuture
 import java.util.function.Consumer
@@ -11,7 +12,9 @@ import java.util.function.UnaryOperator
 import dev.fencelock.ffi.Client as NativeClient
 import dev.fencelock.ffi.FencelockException as NativeError
 import dev.fencelock.ffi.FreeAction
+import dev.fencelock.ffi.LockGuard as NativeGuard
 import dev.fencelock.ffi.StateUpdate
+import dev.fencelock.ffi.UniffiWithHandle
 
 /**
  * A connection to a backend plus a namespace and defaults; connect with [Fencelock.connect].
@@ -22,6 +25,13 @@ import dev.fencelock.ffi.StateUpdate
  * Timeouts: `null` waits forever. States are bytes (`null`: none).
  */
 class Client internal constructor(private val native: NativeClient) : Closeable {
+    /**
+     * The raw handle the fast path ([FastOps]) passes to the library: a reference of its own,
+     * owned (and freed when collected) by [fastOwner], which each call keeps reachable.
+     */
+    private val fastHandle: Long = native.uniffiCloneHandle()
+    private val fastOwner = NativeClient(UniffiWithHandle, fastHandle)
+
     /** The servers this client talks to. */
     val server: String get() = native.server()
 
@@ -45,15 +55,17 @@ class Client internal constructor(private val native: NativeClient) : Closeable 
      * [FencelockException.Timeout]. Cancelling the coroutine while it waits leaves no lock behind.
      */
     suspend fun acquire(key: String, timeout: Duration? = null, options: AcquireOptions? = null): LockGuard {
-        val native = translated {
-            // Without options, the timeout goes as nanoseconds: two native calls fewer.
-            if (options == null && timeout?.isNegative != true) {
-                native.acquireNanos(key, timeout?.nanosOrForever() ?: -1)
-            } else {
-                native.acquire(key, timeout, options?.toNative())
+        if (options == null && timeout?.isNegative != true) {
+            // The common call: one direct native call, completed by the fast path's thread.
+            val nanos = timeout?.nanosOrForever() ?: -1
+            val bytes = key.encodeToByteArray()
+            val done = FastOps.call(::freeOrphanGuard) { id ->
+                FastLib.fencelock_jvm_fast_acquire(fastHandle, bytes, bytes.size, nanos, id)
+                Reference.reachabilityFence(fastOwner)
             }
+            return LockGuard(NativeGuard(UniffiWithHandle, done.a), key, done.b, fastHandle = done.a)
         }
-        return LockGuard(native, key)
+        return LockGuard(translated { native.acquire(key, timeout, options?.toNative()) }, key)
     }
 
     /** Acquires [key] if it is free now; `null` when someone holds it. */
@@ -218,6 +230,12 @@ class Client internal constructor(private val native: NativeClient) : Closeable 
 
     override fun toString() = "Client(server=$server, closed=$isClosed)"
 }
+
+/**
+ * Frees a guard granted to a coroutine that was cancelled in the same instant: freeing the last
+ * reference releases the lock in the background, so a cancelled acquire leaves no lock behind.
+ */
+private fun freeOrphanGuard(done: Done) = NativeGuard(UniffiWithHandle, done.a).destroy()
 
 /** Nanoseconds of a non-negative timeout; -1 (wait forever) past a Long of nanoseconds (292 years). */
 private fun Duration.nanosOrForever(): Long = try { toNanos() } catch (_: ArithmeticException) { -1 }

@@ -2,6 +2,7 @@ package dev.fencelock
 
 import kotlinx.coroutines.launch
 import java.io.Closeable
+import java.lang.ref.Reference
 import java.time.Duration
 import java.util.concurrent.CompletableFuture
 import dev.fencelock.ffi.LockGuard as NativeGuard
@@ -16,12 +17,13 @@ class LockGuard internal constructor(
     private val native: NativeGuard,
     /** The key as the caller named it. */
     val key: String,
-) : Closeable {
-    // Each property read is a native call (two, with the handle's reference count): the token is
-    // read once here, the rarely used ones on first use.
-
     /** The fencing token: greater than every earlier acquisition's token of this key. */
-    val token: Long = native.token().toLong()
+    val token: Long = native.token().toLong(),
+    /** The raw handle [native] owns, for the fast path's release; 0 when unknown. */
+    private val fastHandle: Long = 0,
+) : Closeable {
+    // Each property read is a native call (two, with the handle's reference count): the token
+    // comes with the guard (or is read once), the rarely used ones on first use.
 
     /** This acquisition's unique id (32 hex digits). */
     val lockId: String by lazy { native.lockId() }
@@ -54,8 +56,14 @@ class LockGuard internal constructor(
      * Releases the lock, writing [state] if given (otherwise keeping the current state).
      * Returns false when the lock had already been lost: then nothing was written.
      */
-    suspend fun release(state: ByteArray? = null): Boolean =
-        translated { if (state == null) native.releaseKeepingState() else native.release(state) }
+    suspend fun release(state: ByteArray? = null): Boolean = when {
+        state == null && fastHandle != 0L -> FastOps.call(null) { id ->
+            FastLib.fencelock_jvm_fast_release(fastHandle, id)
+            Reference.reachabilityFence(native)
+        }.a != 0L
+        state == null -> translated { native.releaseKeepingState() }
+        else -> translated { native.release(state) }
+    }
 
     /** Releases the lock and clears its state. */
     suspend fun releaseClearingState(): Boolean = translated { native.releaseClearingState() }

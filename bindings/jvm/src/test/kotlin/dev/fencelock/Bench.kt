@@ -96,10 +96,15 @@ object Bench {
         val sync = perCall(100_000) { benchNoopSync(1u) }
         val async = runBlocking { perCall(20_000) { benchNoopAsync(1u) } }
         val wake = runBlocking { perCall(5_000) { benchNoopWake(1u) } }
+        val fast = runBlocking {
+            repeat(2) { perCall(5_000) { FastOps.call(null) { id -> FastLib.fencelock_jvm_fast_noop(1, id) } } }
+            perCall(5_000) { FastOps.call(null) { id -> FastLib.fencelock_jvm_fast_noop(1, id) } }
+        }
         println("No-op crossings (us per call, wall / JVM thread CPU):")
         println("  sync export              %6.2f / %6.2f".format(sync.first, sync.second))
         println("  async export, ready      %6.2f / %6.2f".format(async.first, async.second))
         println("  async export, woken by a runtime thread %6.2f / %6.2f".format(wake.first, wake.second))
+        println("  fast path (acquire/release's), a task completed by a runtime thread %6.2f / %6.2f".format(fast.first, fast.second))
     }
 
     private suspend fun kotlinW1(client: Client, seconds: Double): Double {

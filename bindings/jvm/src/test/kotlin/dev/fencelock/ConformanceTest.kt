@@ -212,6 +212,51 @@ class ConformanceTest {
 
     @ParameterizedTest
     @ValueSource(strings = ["nats", "redis", "memory"])
+    fun `acquires cancelled around the grant leave no lock behind`(backend: String) = runBlocking {
+        // Free keys, so grants race the cancellation: some coroutines are cancelled before the
+        // request, some while it is in flight, some after the grant but before resuming (the
+        // fast path then frees the orphaned guard, which releases it).
+        connectTo(backend, freshNamespace()).use { c ->
+            val keys = (0 until 8).map { "race-$it" }
+            repeat(200) { i ->
+                val job = launch(kotlinx.coroutines.Dispatchers.Default) {
+                    val g = c.acquire(keys[i % keys.size], Duration.ofSeconds(5))
+                    // Only the acquire is under test: a release cut short keeps the lock held.
+                    kotlinx.coroutines.withContext(kotlinx.coroutines.NonCancellable) { g.release() }
+                }
+                if (i % 3 != 0) delay((i % 4).toLong())
+                job.cancel()
+                job.join()
+            }
+            // Background releases of orphaned guards finish within a round trip or so.
+            val deadline = System.nanoTime() + 5_000_000_000
+            while (c.heldCount != 0L && System.nanoTime() < deadline) delay(20)
+            assertEquals(0L, c.heldCount)
+            for (k in keys) {
+                assertNull(c.get(k).holder, k)
+                assertNotNull(c.tryAcquire(k), k).release()
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = ["nats", "redis", "memory"])
+    fun `fast path errors carry their kind and key`(backend: String) = runBlocking {
+        connectTo(backend, freshNamespace()).use { c ->
+            assertThrows<FencelockException.InvalidKey> { c.acquire("", Duration.ofSeconds(1)) }
+            c.acquire("busy").use {
+                val e = assertThrows<FencelockException.Timeout> { c.acquire("busy", Duration.ofMillis(50)) }
+                assertEquals("busy", e.key)
+            }
+            // Released (keeping the state) through the fast path.
+            val g = c.acquire("once", Duration.ofSeconds(1))
+            assertTrue(g.release())
+            assertEquals(GuardStatus.RELEASED, g.status)
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = ["nats", "redis", "memory"])
     fun `withLock and doIfFree pass state and user exceptions`(backend: String) = runBlocking {
         connectTo(backend, freshNamespace()).use { c ->
             assertEquals("1", c.withLock("s") { "1".bytes() }.text())

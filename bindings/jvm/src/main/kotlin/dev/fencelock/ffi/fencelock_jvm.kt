@@ -738,6 +738,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_fencelock_jvm_checksum_func_connect(
     ): Int
+    external fun uniffi_fencelock_jvm_checksum_func_fast_take_error(
+    ): Int
     external fun uniffi_fencelock_jvm_checksum_func_version(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_freeaction_run(
@@ -745,8 +747,6 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_fencelock_jvm_checksum_method_stateupdate_update(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_client_acquire(
-    ): Int
-    external fun uniffi_fencelock_jvm_checksum_method_client_acquire_nanos(
     ): Int
     external fun uniffi_fencelock_jvm_checksum_method_client_campaign(
     ): Int
@@ -874,8 +874,6 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_fencelock_jvm_fn_method_client_acquire(`ptr`: Long,`key`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
-    external fun uniffi_fencelock_jvm_fn_method_client_acquire_nanos(`ptr`: Long,`key`: RustBuffer.ByValue,`timeoutNanos`: Long,
-    ): Long
     external fun uniffi_fencelock_jvm_fn_method_client_campaign(`ptr`: Long,`election`: RustBuffer.ByValue,`candidate`: RustBuffer.ByValue,`timeout`: RustBuffer.ByValue,
     ): Long
     external fun uniffi_fencelock_jvm_fn_method_client_default_lease(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -986,6 +984,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_fencelock_jvm_fn_func_connect(`url`: RustBuffer.ByValue,`options`: RustBuffer.ByValue,
     ): Long
+    external fun uniffi_fencelock_jvm_fn_func_fast_take_error(`id`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_fencelock_jvm_fn_func_version(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_fencelock_jvm_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1125,6 +1125,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_fencelock_jvm_checksum_func_connect() and 0xFFFF) != 17800) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_fencelock_jvm_checksum_func_fast_take_error() and 0xFFFF) != 64776) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_fencelock_jvm_checksum_func_version() and 0xFFFF) != 46533) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1135,9 +1138,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_client_acquire() and 0xFFFF) != 394) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_fencelock_jvm_checksum_method_client_acquire_nanos() and 0xFFFF) != 17842) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_fencelock_jvm_checksum_method_client_campaign() and 0xFFFF) != 21572) {
@@ -1919,13 +1919,6 @@ public interface ClientInterface {
     suspend fun `acquire`(`key`: kotlin.String, `timeout`: java.time.Duration?, `options`: AcquireOptions?): LockGuard
     
     /**
-     * `acquire` without options, the timeout in nanoseconds (negative: wait forever). The
-     * facade's path for the common call: no buffers to allocate for the timeout and options,
-     * each of which costs the JVM a native call of its own.
-     */
-    suspend fun `acquireNanos`(`key`: kotlin.String, `timeoutNanos`: kotlin.Long): LockGuard
-    
-    /**
      * Campaigns for leadership of `election` as `candidate`, waiting up to `timeout`.
      */
     suspend fun `campaign`(`election`: kotlin.String, `candidate`: kotlin.String, `timeout`: java.time.Duration?): Leadership
@@ -2136,34 +2129,6 @@ open class Client: Disposable, AutoCloseable, ClientInterface
         FfiConverterString.lower(`key`),
         FfiConverterOptionalDuration.lower(`timeout`),
         FfiConverterOptionalTypeAcquireOptions.lower(`options`),
-            )
-        },
-        { future, callback, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_poll_u64(future, callback, continuation) },
-        { future, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_complete_u64(future, continuation) },
-        { future -> UniffiLib.ffi_fencelock_jvm_rust_future_free_u64(future) },
-        // lift function
-        { FfiConverterTypeLockGuard.lift(it) },
-        // Error FFI converter
-        FencelockException.ErrorHandler,
-    )
-    }
-
-    
-    /**
-     * `acquire` without options, the timeout in nanoseconds (negative: wait forever). The
-     * facade's path for the common call: no buffers to allocate for the timeout and options,
-     * each of which costs the JVM a native call of its own.
-     */
-    @Throws(FencelockException::class)
-    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
-    override suspend fun `acquireNanos`(`key`: kotlin.String, `timeoutNanos`: kotlin.Long) : LockGuard {
-        return uniffiRustCallAsync(
-        callWithHandle { uniffiHandle ->
-            UniffiLib.uniffi_fencelock_jvm_fn_method_client_acquire_nanos(
-                uniffiHandle,
-                
-        FfiConverterString.lower(`key`),
-        FfiConverterLong.lower(`timeoutNanos`),
             )
         },
         { future, callback, continuation -> UniffiLib.ffi_fencelock_jvm_rust_future_poll_u64(future, callback, continuation) },
@@ -6400,6 +6365,20 @@ public object FfiConverterSequenceDouble: FfiConverterRustBuffer<List<kotlin.Dou
         FencelockException.ErrorHandler,
     )
     }
+
+        /**
+         * The error of the failed fast operation `id` (each is taken once).
+         */
+    @Throws(FencelockException::class) fun `fastTakeError`(`id`: kotlin.Long)
+        = 
+    uniffiRustCallWithError(FencelockException) { _status ->
+    UniffiLib.uniffi_fencelock_jvm_fn_func_fast_take_error(
+    
+        
+        FfiConverterLong.lower(`id`),_status)
+}
+    
+    
 
         /**
          * The version of the native library (the workspace's version, e.g. "0.1.0").
