@@ -155,3 +155,67 @@ async fn a_delayed_duplicate_put_does_not_overwrite_a_later_one() {
     assert!(late.is_err(), "{late:?}");
     assert_eq!(b.load(&key).await.unwrap().state, bytes("second"));
 }
+
+/// Revisions and tokens from 1e14 on: Lua's number-to-text conversion writes them in exponent
+/// notation, rounded to 14 digits. Lock values (tokens), markers and the revision that put and
+/// release write back (`HGET` + `HSET`) must be digits, or the holder cannot be decoded and a
+/// later `HINCRBY` cannot read the counter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revisions_past_1e14_stay_integers_through_put_and_release() {
+    let srv = RedisServer::start();
+    let b = backend(&srv, "big").await;
+    let key = Key::new("k").unwrap();
+    let start: u64 = 99_999_999_999_998;
+    let mut conn = b.conn.clone();
+    let _: () = redis::cmd("HSET")
+        .arg(&b.keys(&key).meta)
+        .arg("rev")
+        .arg(start)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let held = take(&b, &key, 10_000).await;
+    assert_eq!(held.token, start + 1);
+    let Cas::Done(rev) = b.put(&key, &held, bytes("s")).await.unwrap() else {
+        panic!("the holder's put was refused")
+    };
+    assert_eq!(rev, start + 2);
+    let Cas::Done(snap) = b.release(&key, &held, bytes("s")).await.unwrap() else {
+        panic!("the holder's release was refused")
+    };
+    assert_eq!(snap.revision, start + 3);
+    let stored: String = redis::cmd("HGET")
+        .arg(&b.keys(&key).meta)
+        .arg("rev")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(stored, (start + 3).to_string());
+    // The next acquisition's HINCRBY reads it back: tokens keep increasing.
+    let next = take(&b, &key, 10_000).await;
+    assert_eq!(next.token, start + 4);
+    let holder = b
+        .load(&key)
+        .await
+        .unwrap()
+        .holder
+        .expect("the lock is held");
+    assert_eq!(holder.token, start + 4);
+    // A repeat of the release finds its marker and answers its revision.
+    let Cas::Done(rel) = b
+        .release_call(&key, &next, None, "900".into())
+        .await
+        .unwrap()
+    else {
+        panic!("the holder's release was refused")
+    };
+    let Cas::Done(again) = b
+        .release_call(&key, &next, None, "900".into())
+        .await
+        .unwrap()
+    else {
+        panic!("a repeated release answered 'not released'")
+    };
+    assert_eq!(again.revision, rel.revision);
+    assert_eq!(rel.revision, start + 5);
+}

@@ -86,12 +86,13 @@ pub static ACQUIRE: LazyLock<Script> = LazyLock::new(|| {
         "  local token = tonumber(string.match(held, '^[^:]*:(%d+):'))\n",
         "  return {1, token, tonumber(redis.call('HGET', KEYS[2], 'rev')), redis.call('GET', KEYS[3])}\n",
         "end\n",
-        "local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
+        "local n = redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
+        "local rev = string.format('%d', n)\n",
         "local value = ARGV[3] .. ':' .. rev .. ':' .. ARGV[4] .. ':' .. ARGV[5]\n",
         "redis.call('SET', KEYS[1], value, 'PX', ARGV[4])\n",
         keep_state!("ARGV[6]"),
         "redis.call('PUBLISH', ARGV[1], rev .. '\\nA\\n' .. value .. '\\n' .. ARGV[2])\n",
-        "return {1, rev, rev, redis.call('GET', KEYS[3])}\n",
+        "return {1, n, n, redis.call('GET', KEYS[3])}\n",
     ))
 });
 
@@ -117,6 +118,17 @@ pub static REFRESH: LazyLock<Script> = LazyLock::new(|| {
     ))
 });
 
+// Revisions and tokens go into text (lock values, markers, notices) through
+// `string.format('%d', n)`: Lua's own number-to-text conversion (`n .. ''`) prints 15 digits
+// and more in exponent notation with 14 significant digits, so from 1e14 on a lock value would
+// carry a rounded token that `decode_holder` cannot parse.
+//
+// bump_with_marker: put and release bump `rev` and write their marker in one `HSET` of both
+// fields after an `HGET` of `rev`, rather than `HINCRBY` then `HSET`. The script is atomic, so
+// this is the same increment; a write inside a script costs redis-server several times a read
+// (the call, the keyspace update and its append-only-file record), and this saves one per
+// call. The new value is written as digits (above), which `HINCRBY` (acquire's bump) reads.
+
 /// ARGV[3..8] = lock id, state mode, state, state hold ms, lease ms, call number. Mode '1'
 /// writes the state, '0' deletes it, '2' leaves it. Writes the state and restarts the lease.
 /// Returns the new rev; 0 when the lock is not ours; the first run's rev for a repeat of the
@@ -135,9 +147,10 @@ pub static PUT: LazyLock<Script> = LazyLock::new(|| {
         "end\n",
         write_state!("ARGV[4]", "ARGV[5]", "ARGV[6]"),
         "redis.call('PEXPIRE', KEYS[1], ARGV[7])\n",
-        "local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
-        "redis.call('HSET', KEYS[2], 'put', ARGV[3] .. ':' .. ARGV[8] .. ':' .. rev)\n",
-        "return rev\n",
+        "local n = (tonumber(redis.call('HGET', KEYS[2], 'rev')) or 0) + 1\n",
+        "local rev = string.format('%d', n)\n",
+        "redis.call('HSET', KEYS[2], 'rev', rev, 'put', ARGV[3] .. ':' .. ARGV[8] .. ':' .. rev)\n",
+        "return n\n",
     ))
 });
 
@@ -149,7 +162,8 @@ pub static PUT: LazyLock<Script> = LazyLock::new(|| {
 /// gives 0 (ours was never released: it lapsed or was deleted); anything else gives -1
 /// (released by another call, or by us before a later holder's release replaced the marker:
 /// the outcome is unknown). The marker's token is the lock value's (the holder's own), read
-/// from the value rather than trusted from ARGV.
+/// from the value rather than trusted from ARGV. The revision bump and the marker are one
+/// `HSET` (see bump_with_marker above).
 pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(concat!(
         "local v = redis.call('GET', KEYS[1])\n",
@@ -167,11 +181,12 @@ pub static RELEASE: LazyLock<Script> = LazyLock::new(|| {
         "end\n",
         write_state!("ARGV[4]", "ARGV[5]", "ARGV[6]"),
         "redis.call('DEL', KEYS[1])\n",
-        "local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)\n",
+        "local n = (tonumber(redis.call('HGET', KEYS[2], 'rev')) or 0) + 1\n",
+        "local rev = string.format('%d', n)\n",
         "local token = string.match(v, '^[^:]*:(%d+):')\n",
-        "redis.call('HSET', KEYS[2], 'released', ARGV[3] .. ':' .. ARGV[7] .. ':' .. token .. ':' .. rev)\n",
+        "redis.call('HSET', KEYS[2], 'rev', rev, 'released', ARGV[3] .. ':' .. ARGV[7] .. ':' .. token .. ':' .. rev)\n",
         "redis.call('PUBLISH', ARGV[1], rev .. '\\nR\\n\\n' .. ARGV[2])\n",
-        "return rev\n",
+        "return n\n",
     ))
 });
 
@@ -180,9 +195,9 @@ pub static DELETE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
 redis.call('DEL', KEYS[1], KEYS[3])
-local rev = redis.call('HINCRBY', KEYS[2], 'rev', 1)
-redis.call('PUBLISH', ARGV[1], rev .. '\nD\n\n' .. ARGV[2])
-return rev
+local n = redis.call('HINCRBY', KEYS[2], 'rev', 1)
+redis.call('PUBLISH', ARGV[1], string.format('%d', n) .. '\nD\n\n' .. ARGV[2])
+return n
 ",
     )
 });
