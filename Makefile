@@ -77,6 +77,7 @@ soak: setup
 
 # Release artifacts, from scratch: every scripts/dist/<package>.sh writes its own into $(DIST)
 # (python: wheel + sdist, node: two npm tarballs, jvm: jar + pom, c: tarball, go: module proxy).
+# scripts/dist/lib/ holds what they share (the glibc 2.17 build and its check).
 dist: setup
 	rm -rf $(DIST) && mkdir -p $(DIST)
 	set -e; for s in scripts/dist/*.sh; do echo "--- $$s"; $$s $(DIST); done

@@ -18,10 +18,10 @@ version=$(scripts/version)
 platform="$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)"
 name="fencelock-c-$version-$platform"
 
-cargo build --release -p fencelock-c --lib
+# Linked against glibc 2.17's symbols, as the wheel is (scripts/dist/lib/glibc-build.sh).
+built=$(scripts/dist/lib/glibc-build.sh -p fencelock-c --lib)
 # The tarball ships the committed header: refuse one that differs from the sources.
-cargo run --release -q -p fencelock-c --bin gen-header -- --check
-built="${CARGO_TARGET_DIR:-$root/target}/release"
+cargo run -q -p fencelock-c --bin gen-header -- --check
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -40,6 +40,7 @@ for f in "$prefix/lib/libfencelock.so.$version" "$prefix/lib/libfencelock.a"; do
     exit 1
   fi
 done
+scripts/dist/lib/check-glibc.sh "$prefix/lib/libfencelock.so.$version"
 if readelf -d "$prefix/lib/libfencelock.so.$version" | grep -qE '\((RPATH|RUNPATH)\)'; then
   echo "dist/c.sh: libfencelock.so carries an rpath" >&2
   exit 1

@@ -3,7 +3,7 @@
 # library for linux-x86-64 inside, stripped of debug info) and OUTDIR/fencelock-<version>.pom,
 # the Maven coordinates dev.fencelock:fencelock:<version> and the dependencies a build tool
 # resolves for it (kotlin-stdlib, kotlinx-coroutines-core, jna). Built by the JVM project's own
-# Maven build (`make -C bindings/jvm jar`).
+# Maven build (what `make -C bindings/jvm jar` runs).
 #   scripts/dist/jvm.sh OUTDIR
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: scripts/dist/jvm.sh OUTDIR" >&2; exit 2; }
@@ -14,7 +14,13 @@ cd "$root"
 version=$(scripts/version)
 scripts/version --check >/dev/null
 
-make --no-print-directory -C bindings/jvm jar >&2
+# The library linked against glibc 2.17's symbols, as the wheel is (scripts/dist/lib/glibc-build.sh),
+# placed where `make -C bindings/jvm jar` puts its own build, then the same Maven package step.
+built=$(scripts/dist/lib/glibc-build.sh -p fencelock-jvm --lib)
+mkdir -p bindings/jvm/src/main/resources/linux-x86-64
+strip --strip-debug -o bindings/jvm/src/main/resources/linux-x86-64/libfencelock_jvm.so \
+  "$built/libfencelock_jvm.so"
+(cd bindings/jvm && mvn -q -B package -DskipTests) >&2
 jar="bindings/jvm/target/fencelock-$version.jar"
 [ -f "$jar" ] || { echo "dist/jvm.sh: the Maven build wrote no $jar" >&2; exit 1; }
 
@@ -28,6 +34,7 @@ if readelf -S -W "$lib" | grep -q '\.debug_'; then
   echo "dist/jvm.sh: the library in $jar has debug sections" >&2
   exit 1
 fi
+scripts/dist/lib/check-glibc.sh "$lib"
 
 cp "$jar" "$out/fencelock-$version.jar"
 cp bindings/jvm/pom.xml "$out/fencelock-$version.pom"

@@ -17,8 +17,8 @@ cd "$root"
 version=$(scripts/version)
 scripts/version --check >/dev/null
 
-cargo build --release -p fencelock-node >&2
-built="${CARGO_TARGET_DIR:-$root/target}/release/libfencelock_node.so"
+# Linked against glibc 2.17's symbols, as the wheel is (scripts/dist/lib/glibc-build.sh).
+built="$(scripts/dist/lib/glibc-build.sh -p fencelock-node)/libfencelock_node.so"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -33,6 +33,7 @@ if readelf -S -W "$plat/$addon" | grep -q '\.debug_'; then
   echo "dist/node.sh: $addon still has debug sections" >&2
   exit 1
 fi
+scripts/dist/lib/check-glibc.sh "$plat/$addon"
 
 # The main package: the files package.json lists, minus the from-source build.
 main="$work/fencelock"

@@ -3,7 +3,7 @@
 # (one wheel for CPython 3.9 and later: pyo3's stable ABI, abi3-py39) and the sdist
 # OUTDIR/fencelock-<version>.tar.gz (builds with Rust through maturin, like `pip install ./python`).
 # The wheel is a release build without debug info or symbols (maturin --strip), linked by zig
-# (the ziglang package, python/requirements-dist.txt) against glibc 2.17's symbols, so it runs
+# (the ziglang package, scripts/dist/requirements.txt) against glibc 2.17's symbols, so it runs
 # on any glibc from 2.17 whatever the build machine's glibc; maturin refuses to tag it lower
 # than the symbols it needs, and auditwheel must agree with the tag and find no library to
 # vendor.
@@ -19,7 +19,7 @@ out="$(cd "$1" && pwd)"
 cd "$root"
 venv="$root/.venv/bin"
 make --no-print-directory -C python setup >&2  # maturin (pinned)
-"$venv/pip" install --quiet -r python/requirements-dist.txt >&2
+"$venv/pip" install --quiet -r scripts/dist/requirements.txt >&2
 version=$(scripts/version)
 scripts/version --check >/dev/null
 if [ "${FENCELOCK_WHEEL_ZIG:-1}" = 0 ]; then
