@@ -48,6 +48,9 @@ pub(crate) struct ClientInner {
     next_guard: AtomicU64,
     closed: AtomicBool,
     close_signal: watch::Sender<bool>,
+    /// The process that connected the client. A child forked from it inherits the client's
+    /// memory but not its connection's threads, so its requests would go unanswered.
+    pid: u32,
 }
 
 impl ClientInner {
@@ -57,10 +60,15 @@ impl ClientInner {
 
     pub fn check_open(&self, key: &Key) -> Result<()> {
         if self.is_closed() {
-            Err(Error::closed(Some(key.as_str())))
-        } else {
-            Ok(())
+            return Err(Error::closed(Some(key.as_str())));
         }
+        // Fail at once with the fix, rather than after a request timeout with a message that
+        // blames the server.
+        let here = std::process::id();
+        if self.pid != here {
+            return Err(Error::inherited_after_fork(key.as_str(), self.pid, here));
+        }
+        Ok(())
     }
 
     /// Becomes true when the client closes (for background tasks that must stop then).
@@ -194,6 +202,7 @@ impl Client {
                 next_guard: AtomicU64::new(1),
                 closed: AtomicBool::new(false),
                 close_signal,
+                pid: std::process::id(),
             }),
         }
     }

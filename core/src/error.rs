@@ -149,6 +149,19 @@ impl Error {
         }
     }
 
+    /// A client used in a child forked from the process that connected it.
+    pub(crate) fn inherited_after_fork(key: &str, connected_in: u32, here: u32) -> Self {
+        Error::new(
+            ErrorKind::Closed,
+            format!(
+                "this fencelock client was connected in process {connected_in}, and this \
+                 process ({here}) was forked from it; a client does not survive fork(): connect \
+                 a new client in this process"
+            ),
+        )
+        .with_key(key)
+    }
+
     pub(crate) fn backend(
         server: &str,
         operation: &str,

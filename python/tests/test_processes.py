@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 
 import pytest
 
@@ -79,3 +80,36 @@ def test_a_guard_inherited_by_a_forked_child_is_not_held_there(url: str, namespa
         g.put("still mine")
         g.release()
         assert c.get("inherited").state == "still mine"
+
+
+def test_a_client_inherited_by_a_forked_child_refuses_at_once(url: str, namespace: str) -> None:
+    """A forked child has the parent's client object but not its connection's threads: its
+    calls fail at once with ClientClosed naming the fork, instead of hanging until a request
+    times out with a message that blames the server."""
+    with fencelock.connect(url, namespace=namespace) as c:
+        g = c.acquire("inherited-client", timeout=5)
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                ok = True
+                for call in (lambda: c.acquire("inherited-client", timeout=5),
+                             lambda: c.try_acquire("other"),
+                             lambda: c.get("inherited-client")):
+                    started = time.monotonic()
+                    try:
+                        call()
+                        ok = False
+                    except fencelock.ClientClosed as e:
+                        ok = ok and "fork" in str(e) and e.key is not None
+                    ok = ok and time.monotonic() - started < 1.0
+                code = 0 if ok else 2
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        # The parent's client and lock are untouched.
+        assert g.status == "held"
+        assert c.get("inherited-client").holder is not None
+        g.release()
+

@@ -17,7 +17,11 @@ import fencelock
 
 CHILD = textwrap.dedent(
     """
-    import sys, time, fencelock
+    import signal, sys, time, fencelock
+    # Python turns SIGINT into KeyboardInterrupt only when it starts with the default
+    # disposition; a test run started in the background (`cmd &` in a script) passes it on
+    # ignored. Ctrl-C in a terminal has the handler: install it as such a program would have.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     c = fencelock.connect(sys.argv[1], namespace=sys.argv[2])
     print("waiting", flush=True)
     try:
@@ -58,7 +62,8 @@ def test_ctrl_c_interrupts_a_blocking_acquire(nats_client: fencelock.Client, url
 # stopped, and in a child forked while it ran (whose copy of it does not exist).
 LATER = textwrap.dedent(
     """
-    import os, sys, time, fencelock
+    import os, signal, sys, time, fencelock
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in CHILD
     c = fencelock.connect(sys.argv[1], namespace=sys.argv[2])
     assert c.try_acquire("sigint") is None  # a blocking call: the ticker runs
     if sys.argv[3] == "fork":
@@ -67,6 +72,8 @@ LATER = textwrap.dedent(
             print(pid, flush=True)
             _, status = os.waitpid(pid, 0)
             sys.exit(os.waitstatus_to_exitcode(status))
+        # A client does not survive fork(): the child connects its own.
+        c = fencelock.connect(sys.argv[1], namespace=sys.argv[2])
     else:
         time.sleep(1.6)  # the ticker stops after a second without blocked calls
         print(os.getpid(), flush=True)
