@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from typing import Callable
 
 import pytest
 
@@ -51,28 +52,39 @@ def test_raw_fork_child_connects_and_locks(url: str, namespace: str) -> None:
         assert c.get("forked").state == 2
 
 
+def _in_forked_child(check: Callable[[], bool]) -> int:
+    """Runs `check` in a child forked from this process; its exit code: 0 when `check` returned
+    true, 2 when false, 1 when it raised. The child leaves with `os._exit` (no atexit hooks,
+    no pytest teardown in the copy)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if check() else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
 def test_a_guard_inherited_by_a_forked_child_is_not_held_there(url: str, namespace: str) -> None:
     """A child forked while the parent holds a lock does not hold it: the guard's copy reports
     lost, refuses writes, and dropping it does not release the parent's lock."""
     with fencelock.connect(url, namespace=namespace) as c:
         g = c.acquire("inherited", timeout=5)
         g.put("parent")
-        pid = os.fork()
-        if pid == 0:
-            code = 1
+
+        def in_child() -> bool:
+            nonlocal g
+            ok = g.status == "lost"
             try:
-                ok = g.status == "lost"
-                try:
-                    g.put("child")
-                    ok = False
-                except fencelock.LockExpired as e:
-                    ok = ok and "forked" in str(e)
-                del g  # must not release the parent's lock
-                code = 0 if ok else 2
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+                g.put("child")
+                ok = False
+            except fencelock.LockExpired as e:
+                ok = ok and "forked" in str(e)
+            del g  # must not release the parent's lock
+            return ok
+
+        assert _in_forked_child(in_child) == 0
         assert g.status == "held"
         with fencelock.connect(url, namespace=namespace) as other:
             assert other.try_acquire("inherited") is None
@@ -88,26 +100,22 @@ def test_a_client_inherited_by_a_forked_child_refuses_at_once(url: str, namespac
     times out with a message that blames the server."""
     with fencelock.connect(url, namespace=namespace) as c:
         g = c.acquire("inherited-client", timeout=5)
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                ok = True
-                for call in (lambda: c.acquire("inherited-client", timeout=5),
-                             lambda: c.try_acquire("other"),
-                             lambda: c.get("inherited-client")):
-                    started = time.monotonic()
-                    try:
-                        call()
-                        ok = False
-                    except fencelock.ClientClosed as e:
-                        ok = ok and "fork" in str(e) and e.key is not None
-                    ok = ok and time.monotonic() - started < 1.0
-                code = 0 if ok else 2
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        assert os.waitstatus_to_exitcode(status) == 0
+
+        def in_child() -> bool:
+            ok = True
+            for call in (lambda: c.acquire("inherited-client", timeout=5),
+                         lambda: c.try_acquire("other"),
+                         lambda: c.get("inherited-client")):
+                started = time.monotonic()
+                try:
+                    call()
+                    ok = False
+                except fencelock.ClientClosed as e:
+                    ok = ok and "fork" in str(e) and e.key is not None
+                ok = ok and time.monotonic() - started < 1.0
+            return ok
+
+        assert _in_forked_child(in_child) == 0
         # The parent's client and lock are untouched.
         assert g.status == "held"
         assert c.get("inherited-client").holder is not None
