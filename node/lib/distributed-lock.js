@@ -74,15 +74,14 @@ class DistributedLock {
         throw e
       }
     }
-    const out = await withSignal(signal, async (token) => {
-      try {
-        return await client.withLock(key, timeoutMs, lockDuration, run, token)
-      } catch (e) {
+    const out = await withSignal(
+      signal,
+      (token) => client.withLock(key, timeoutMs, lockDuration, run, token),
+      (e) => {
         const err = fromNative(e, key)
-        if (thrown && err.code === CODES.CALLBACK) throw thrown.e
-        throw err
+        return thrown && err.code === CODES.CALLBACK ? thrown.e : err
       }
-    })
+    )
     return new ReadableObject(decode(out, key))
   }
 
@@ -92,13 +91,11 @@ class DistributedLock {
     checkMs('lockDuration', lockDuration, true)
     const { signal } = checkOptions(options)
     const client = this.#open(key)
-    const guard = await withSignal(signal, async (token) => {
-      try {
-        return await client.acquire(key, timeoutMs, lockDuration, null, token)
-      } catch (e) {
-        throw fromNative(e, key)
-      }
-    })
+    const guard = await withSignal(
+      signal,
+      (token) => client.acquire(key, timeoutMs, lockDuration, null, token),
+      (e) => fromNative(e, key)
+    )
     return writable(guard, key)
   }
 
@@ -128,7 +125,9 @@ class DistributedLock {
       )
     }
     const client = this.#open(key)
-    const state = encode(lockObj.value, key)
+    // A value whose JSON is the bytes read at acquisition is not written again: the stored
+    // state stays byte for byte what it was, and the store is spared a state write.
+    const state = WritableObject.unchangedState(lockObj, encode(lockObj.value, key))
     try {
       return await client.release(guard, state)
     } catch (e) {
@@ -144,13 +143,11 @@ class DistributedLock {
     checkMs('timeoutMs', timeoutMs)
     const { signal } = checkOptions(options)
     const client = this.#open(key)
-    const state = await withSignal(signal, async (token) => {
-      try {
-        return await client.wait(key, timeoutMs, token)
-      } catch (e) {
-        throw fromNative(e, key)
-      }
-    })
+    const state = await withSignal(
+      signal,
+      (token) => client.wait(key, timeoutMs, token),
+      (e) => fromNative(e, key)
+    )
     return new ReadableObject(decode(state, key))
   }
 
@@ -185,13 +182,11 @@ class DistributedLock {
     checkMs('timeoutMs', timeoutMs, true)
     if (candidate !== undefined && typeof candidate !== 'string') throw invalidArgument('candidate must be a string')
     const client = this.#open(election)
-    const l = await withSignal(signal, async (token) => {
-      try {
-        return await client.campaign(election, candidate ?? `pid ${process.pid}`, timeoutMs, token)
-      } catch (e) {
-        throw fromNative(e, election)
-      }
-    })
+    const l = await withSignal(
+      signal,
+      (token) => client.campaign(election, candidate ?? `pid ${process.pid}`, timeoutMs, token),
+      (e) => fromNative(e, election)
+    )
     return new Leadership(l)
   }
 
@@ -243,13 +238,14 @@ class DistributedLock {
 // A Writable for a fresh guard; a state that is not JSON releases the lock before throwing.
 // Returns the handle itself on the common path (no extra promise per acquisition).
 function writable (guard, key) {
+  const initial = guard.initialState
   let value
   try {
-    value = decode(guard.initialState, key)
+    value = decode(initial, key)
   } catch (e) {
     return guard.release().catch(() => {}).then(() => { throw e })
   }
-  return new WritableObject(value, guard)
+  return new WritableObject(value, guard, initial)
 }
 
 module.exports = { DistributedLock }

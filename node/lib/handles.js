@@ -19,12 +19,27 @@ class ReadableObject {
 class WritableObject {
   #guard
   #lost
+  #initial
 
-  constructor (value, guard) {
+  /** @param initial the state bytes read at acquisition (null: none) */
+  constructor (value, guard, initial) {
     this.value = value
-    this.lockId = guard.lockId
     this.#guard = guard
+    this.#initial = initial
     guards.set(this, guard)
+  }
+
+  /** This acquisition's unique id (32 hex characters); read from the guard when asked, as
+   * few callers need it and making the string costs every acquisition. */
+  get lockId () {
+    return this.#guard.lockId
+  }
+
+  /** `encoded` (the JSON of `w.value`), or null when it is the state `w` was acquired with:
+   * releasing with null keeps the stored state, which then stays byte for byte the same. */
+  static unchangedState (w, encoded) {
+    const initial = w.#initial
+    return initial != null && initial.equals(encoded) ? null : encoded
   }
 
   /** Sets the value that releaseLock will write; returns this handle. */

@@ -6,8 +6,22 @@
 const native = require('../binding')
 const { CODES, invalidArgument } = require('./errors')
 
-/** Runs `op(token)` under `signal` (may be undefined: then `op(null)` with no extra await). */
-function withSignal (signal, op) {
+/**
+ * Runs the native call `call(token)` under `signal` (may be undefined: then `call(null)`
+ * with no async frame of its own, the common case on every lock cycle), its failures, thrown
+ * or rejected, turned into this package's errors by `convert`.
+ */
+function withSignal (signal, call, convert) {
+  const op = (token) => {
+    let pending
+    try {
+      pending = call(token)
+    } catch (e) {
+      throw convert(e) // argument checks in the addon throw before any promise exists
+    }
+    return pending.catch((e) => { throw convert(e) })
+  }
+  // A throw from op(null) reaches the caller's `await` as a rejection would.
   if (signal === undefined || signal === null) return op(null)
   return withAbort(signal, op)
 }

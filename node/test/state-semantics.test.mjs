@@ -55,3 +55,45 @@ test('stored bytes that are not JSON are an error, never null, and stay as they 
   await raw.close()
   await close()
 })
+
+/** The bytes stored under `key`, read without locking. */
+async function readRaw (cfg, key) {
+  const raw = await native.connect({ url: server.url, namespace: cfg.namespace })
+  const info = await raw.get(key)
+  await raw.close()
+  return info.state === null ? null : info.state.toString()
+}
+
+test('releaseLock writes a changed value, also one changed in place, and keeps unchanged bytes as stored', async () => {
+  const { a, cfg, close } = await twoInstances(server)
+  const key = uniqueKey()
+  // Nothing stored: releasing the null value stores JSON null (docs/STATE.md).
+  let w = await a.acquireLock(key, 1000)
+  assert.equal(await a.releaseLock(key, w), true)
+  assert.equal(await readRaw(cfg, key), 'null')
+  // An object mutated in place is the same reference as the one read: still written.
+  w = await a.acquireLock(key, 1000)
+  w.update({ n: 1 })
+  assert.equal(await a.releaseLock(key, w), true)
+  w = await a.acquireLock(key, 1000)
+  w.value.n++
+  assert.equal(await a.releaseLock(key, w), true)
+  assert.equal(await readRaw(cfg, key), '{"n":2}')
+  // Stored bytes that differ from the value's JSON (spacing) are rewritten as that JSON.
+  await storeRaw(cfg, key, Buffer.from('{ "n": 2 }'))
+  w = await a.acquireLock(key, 1000)
+  assert.equal(await a.releaseLock(key, w), true)
+  assert.equal(await readRaw(cfg, key), '{"n":2}')
+  // A value whose JSON is exactly the stored bytes leaves them untouched, and reads the same.
+  w = await a.acquireLock(key, 1000)
+  assert.deepEqual(w.value, { n: 2 })
+  assert.equal(await a.releaseLock(key, w), true)
+  assert.equal(await readRaw(cfg, key), '{"n":2}')
+  assert.deepEqual((await a.get(key)).value, { n: 2 })
+  // lockId is read from the guard on demand: still the acquisition's own id.
+  w = await a.acquireLock(key, 1000)
+  assert.match(w.lockId, /^[0-9a-f]{32}$/)
+  assert.equal(w.lockId, (await a.get(key)).holder.lockId)
+  assert.equal(await a.releaseLock(key, w), true)
+  await close()
+})
