@@ -397,77 +397,11 @@ impl Client {
         };
         let guard = self.acquire_with(key, &opts).await?;
         let before = guard.initial_state().cloned();
-        let outcome = tokio::time::timeout(guard.remaining(), f(before.clone())).await;
-        match outcome {
-            Err(_) => {
-                guard.shared.abandon();
-                Err(Error::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "the with_lock callback for key {:?} ran longer than its lease of {:?}, \
-                         so nothing was written; pass a longer lease",
-                        guard.key(),
-                        guard.lease()
-                    ),
-                )
-                .with_key(guard.key())
-                .with_token(guard.token()))
-            }
-            Ok(Err(e)) => {
-                let e: BoxError = e.into();
-                let _ = guard.release(None).await;
-                Err(Error::new(
-                    ErrorKind::Callback,
-                    format!(
-                        "the with_lock callback for key {:?} failed: {e}; the lock was released \
-                         and the state left unchanged",
-                        guard.key()
-                    ),
-                )
-                .with_key(guard.key())
-                .with_token(guard.token())
-                .with_source(e))
-            }
-            Ok(Ok(new_state)) => {
-                let state = new_state.or(before);
-                let released = match guard.release(state.clone()).await {
-                    // No answer: the guard remembers the attempt, and a second release learns
-                    // from the store whether it was applied.
-                    Err(e) if e.kind() == ErrorKind::Backend => {
-                        guard.release(state.clone()).await.map_err(|e2| {
-                            Error::new(
-                                ErrorKind::Backend,
-                                format!(
-                                    "the with_lock callback for key {:?} returned, but writing \
-                                     its state got no answer, so the outcome is unknown (the \
-                                     state may or may not have been written); read it with get() \
-                                     before running the update again: {e2}",
-                                    guard.key()
-                                ),
-                            )
-                            .with_key(guard.key())
-                            .with_token(guard.token())
-                            .with_source(e2)
-                        })
-                    }
-                    r => r,
-                };
-                if released? {
-                    Ok(state)
-                } else {
-                    Err(Error::new(
-                        ErrorKind::Expired,
-                        format!(
-                            "the lock on key {:?} was lost while the with_lock callback ran, so \
-                             its state was not written; retry",
-                            guard.key()
-                        ),
-                    )
-                    .with_key(guard.key())
-                    .with_token(guard.token()))
-                }
-            }
-        }
+        let outcome = tokio::time::timeout(guard.remaining(), f(before))
+            .await
+            .ok()
+            .map(|r| r.map_err(Into::into));
+        guard.finish_with_lock(outcome).await
     }
 
     /// Waits until `key` is free (released, never held, or its holder's lease ran out) and

@@ -55,6 +55,7 @@ pub mod runtime;
 mod stats;
 mod wait;
 mod waiters;
+mod with_lock;
 
 pub use backend::nats::{NatsOptions, Storage};
 pub use backend::{Holder, LockId};

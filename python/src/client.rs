@@ -34,10 +34,6 @@ fn lock_options(
     })
 }
 
-fn bytes_result(b: Option<Bytes>) -> Option<Vec<u8>> {
-    b.map(|b| b.to_vec())
-}
-
 #[pymethods]
 impl NativeClient {
     /// Connects (blocking). Durations are seconds; keyword arguments as in `fencelock.connect`.
@@ -219,7 +215,7 @@ impl NativeClient {
                 .with_lock_opts(key, &opts, |state| async move { ask(&tx, state).await })
                 .await
                 .py_err()?;
-            Ok(bytes_result(out))
+            Ok(convert::bytes_result(out))
         })
     }
 
@@ -244,7 +240,7 @@ impl NativeClient {
                 .with_lock_opts(key, &opts, |state| call_async(func, locals, state))
                 .await
                 .py_err()?;
-            Ok(bytes_result(out))
+            Ok(convert::bytes_result(out))
         })
     }
 
@@ -264,7 +260,7 @@ impl NativeClient {
                 .py_err()?
             {
                 None => Ok((false, None)),
-                Some(answer) => Ok((true, bytes_result(answer?))),
+                Some(answer) => Ok((true, convert::bytes_result(answer?))),
             }
         })
     }
@@ -286,7 +282,7 @@ impl NativeClient {
                 .py_err()?
             {
                 None => Ok((false, None)),
-                Some(answer) => Ok((true, bytes_result(answer?))),
+                Some(answer) => Ok((true, convert::bytes_result(answer?))),
             }
         })
     }
@@ -301,7 +297,7 @@ impl NativeClient {
         let timeout = convert::duration("timeout", timeout, true)?;
         let (c, key) = (self.inner.clone(), key.to_owned());
         runtime::block(py, async move {
-            Ok(bytes_result(c.wait(key, timeout).await.py_err()?))
+            Ok(convert::bytes_result(c.wait(key, timeout).await.py_err()?))
         })
     }
 
@@ -315,7 +311,7 @@ impl NativeClient {
         let timeout = convert::duration("timeout", timeout, true)?;
         let (c, key) = (self.inner.clone(), key.to_owned());
         runtime::awaitable(py, async move {
-            Ok(bytes_result(c.wait(key, timeout).await.py_err()?))
+            Ok(convert::bytes_result(c.wait(key, timeout).await.py_err()?))
         })
     }
 

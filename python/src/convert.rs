@@ -67,6 +67,11 @@ pub fn state(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Bytes>> {
     Ok(Some(Bytes::from(buf)))
 }
 
+/// Bytes for an async call's result (converted to `bytes` once back under the GIL).
+pub fn bytes_result(b: Option<Bytes>) -> Option<Vec<u8>> {
+    b.map(|b| b.to_vec())
+}
+
 pub fn bytes_out(py: Python<'_>, b: Option<Bytes>) -> Option<Py<PyBytes>> {
     b.map(|b| PyBytes::new(py, &b).unbind())
 }

@@ -4,7 +4,8 @@
 use crate::convert;
 use crate::error::IntoPy;
 use crate::runtime;
-use fencelock::{GuardStatus, LockGuard};
+use fencelock::{BoxError, GuardStatus, LockGuard};
+use pyo3::exceptions::PyBaseException;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::sync::Arc;
@@ -152,6 +153,44 @@ impl NativeGuard {
         let state = convert::state(state)?;
         let g = self.inner.clone();
         runtime::awaitable(py, async move { release(&g, state, clear).await })
+    }
+
+    /// Ends an asyncio `with_lock` whose callback ran on the event loop (see
+    /// `fencelock::LockGuard::finish_with_lock`): `timed_out` when it ran past the lease,
+    /// else `error` (its exception, re-raised unchanged once the lock is released) or `state`
+    /// (its encoded answer; None keeps the stored state). Resolves to the stored state.
+    #[pyo3(signature = (state=None, error=None, timed_out=false))]
+    fn finish_with_lock_async<'py>(
+        &self,
+        py: Python<'py>,
+        state: Option<&Bound<'_, PyAny>>,
+        error: Option<Bound<'_, PyBaseException>>,
+        timed_out: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let outcome = if timed_out {
+            None
+        } else if let Some(e) = error {
+            Some(Err(Box::new(PyErr::from_value(e.into_any())) as BoxError))
+        } else {
+            // An answer of the wrong type fails like a raising callback: the lock is released.
+            Some(convert::state(state).map_err(|e| Box::new(e) as BoxError))
+        };
+        let g = self.inner.clone();
+        runtime::awaitable(py, async move {
+            Ok(convert::bytes_result(
+                g.finish_with_lock(outcome).await.py_err()?,
+            ))
+        })
+    }
+
+    /// Starts a release that keeps the state and returns at once: for a caller that cannot
+    /// await any more (a `with_lock` cancelled while its callback ran).
+    fn release_soon(&self) {
+        let g = self.inner.clone();
+        fencelock::runtime::handle().spawn(async move {
+            // Lost or released already: nothing left to give back.
+            let _ = g.release(None).await;
+        });
     }
 
     /// Blocks until the lock is lost or `timeout` (seconds) passes; true when lost. Returns
