@@ -88,11 +88,24 @@ async def test_cancelled_while_the_callback_runs_the_lock_goes_back_at_once(
         await asyncio.sleep(60)
         return 1
 
-    task = asyncio.create_task(aclient.with_lock("wc", hang, timeout=5, lease=30))
+    kept: list[BaseException] = []
+
+    async def run() -> None:
+        try:
+            await aclient.with_lock("wc", hang, timeout=5, lease=30)
+        except asyncio.CancelledError as e:
+            # Its traceback keeps with_lock's frame, and so the guard, alive: the lock must go
+            # back without waiting for the guard to be freed (a caller logging the exception,
+            # or a debugger, holds it the same way).
+            kept.append(e)
+            raise
+
+    task = asyncio.create_task(run())
     await entered.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+    assert kept and kept[0].__traceback__ is not None
     # Well inside the 30 s lease: released, not left to expire; nothing written.
     g = await aclient.acquire("wc", timeout=5)
     assert g.initial_state is None
