@@ -199,14 +199,6 @@ class NativeClient:
         lease: float | None = None,
         label: str | None = None,
     ) -> bytes | None: ...
-    def with_lock_async(
-        self,
-        key: str,
-        func: Callable[[bytes | None], Awaitable[bytes | None]],
-        timeout: float | None = None,
-        lease: float | None = None,
-        label: str | None = None,
-    ) -> Awaitable[bytes | None]: ...
     def do_if_free(
         self, key: str, func: Callable[[bytes | None], None]
     ) -> tuple[bool, bytes | None]: ...

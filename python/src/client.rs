@@ -219,31 +219,6 @@ impl NativeClient {
         })
     }
 
-    /// `with_lock` whose `func(state_bytes)` returns an awaitable of bytes or None.
-    #[pyo3(signature = (key, func, timeout=None, lease=None, label=None))]
-    fn with_lock_async<'py>(
-        &self,
-        py: Python<'py>,
-        key: &str,
-        func: &Bound<'_, PyAny>,
-        timeout: Option<&Bound<'_, PyAny>>,
-        lease: Option<&Bound<'_, PyAny>>,
-        label: Option<String>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        check_callable("with_lock", func)?;
-        let opts = lock_options(timeout, lease, None, label)?;
-        let (c, key) = (self.inner.clone(), key.to_owned());
-        let locals = runtime::current_locals(py)?;
-        let func = Arc::new(func.clone().unbind());
-        runtime::awaitable_with_locals(py, locals.clone(), async move {
-            let out = c
-                .with_lock_opts(key, &opts, |state| call_async(func, locals, state))
-                .await
-                .py_err()?;
-            Ok(convert::bytes_result(out))
-        })
-    }
-
     /// Runs `func(state_bytes)` only if `key` is free now; `(ran, value)`.
     fn do_if_free(
         &self,
